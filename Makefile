@@ -1,0 +1,29 @@
+# Two entry points, each doing its own set-up on a fresh machine:
+#   make demo   train on the built-in US macro data and write sknet-output/
+#   make test   lint, format check and the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch is installed first: letting pip choose torch by itself
+# would fetch a multi-gigabyte CUDA build. Elsewhere, point this at
+# "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu".
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup demo test
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: setup
+	$(BIN)/sknet fit --out sknet-output
+
+test: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest

@@ -1,0 +1,85 @@
+"""Input checks and the conversion of validated arrays to tensors."""
+
+import warnings
+
+import numpy as np
+import scipy.sparse
+import torch
+
+
+def densify(X):
+    """Return ``X`` as a dense array if it is a scipy sparse matrix or array.
+
+    The network multiplies dense tensors, so sparse input (for example the
+    output of ``OneHotEncoder``) is expanded once, before training.
+    """
+    return X.toarray() if scipy.sparse.issparse(X) else X
+
+
+def check_all_finite(array, name, feature_names=None):
+    """Raise a ValueError naming the first NaN or infinite entry of ``array``."""
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad_rows, *bad_columns = np.nonzero(~finite)
+    row = bad_rows[0]
+    value = array[(row, *(c[0] for c in bad_columns))]
+    where = f"row {row}"
+    if bad_columns:
+        column = bad_columns[0][0]
+        label = feature_names[column] if feature_names is not None else column
+        where += f", column {label!r}"
+    kind = "NaN" if np.isnan(value) else "an infinite value"
+    others = len(bad_rows) - 1
+    more = f" ({others} more non-finite entries follow)" if others else ""
+    raise ValueError(
+        f"{name} contains {kind} at {where}{more}. The network cannot train on "
+        "missing or infinite values: drop those rows or impute them, for example "
+        "with sklearn.impute.SimpleImputer in a Pipeline."
+    )
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """Return ``sample_weight`` as a validated 1-d array, or None."""
+    if sample_weight is None:
+        return None
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 0:
+        weights = np.full(n_samples, weights)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per row of "
+            f"X; got shape {weights.shape}."
+        )
+    if not np.issubdtype(weights.dtype, np.number) or np.iscomplexobj(weights):
+        raise ValueError(
+            f"sample_weight must hold real numbers; got dtype {weights.dtype}."
+        )
+    weights = weights.astype(dtype)
+    check_all_finite(weights, "sample_weight")
+    if (weights < 0).any():
+        raise ValueError("sample_weight must be non-negative; some weights are < 0.")
+    if weights.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: at least one row needs weight.")
+    return weights
+
+
+def to_tensor(array, dtype, device):
+    """Return ``array`` as a tensor of NumPy ``dtype`` on ``device``.
+
+    The tensor shares memory with ``array`` when it already has that dtype,
+    is C-contiguous and ``device`` is the CPU.
+    """
+    if array is None:
+        return None
+    array = np.ascontiguousarray(array, dtype=dtype)
+    with warnings.catch_warnings():
+        # Read-only inputs (memory maps) are safe to share: nothing writes to them.
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        tensor = torch.from_numpy(array)
+    return tensor.to(device)
+
+
+def as_2d_target(y):
+    """Return ``y`` with one column per target."""
+    return y.reshape(-1, 1) if y.ndim == 1 else y
