@@ -22,9 +22,7 @@ from ._data import (
 from ._exceptions import ConstantPredictionWarning, TrainingDivergedError
 from ._network import Net
 from ._params import (
-    ROUTED_PREFIXES,
     check_parameters,
-    did_you_mean,
     normalise_dtype,
     resolve_criterion,
     resolve_optimizer,
@@ -197,28 +195,60 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose
-        vars(self).update(kwargs)
+        # Component arguments live apart from the declared parameters, so that
+        # the instance's own attributes are exactly its signature.
+        self._component_arguments = dict(kwargs)
 
     # -- scikit-learn parameter protocol ---------------------------------
 
     def get_params(self, deep=True):
+        """Get parameters, including the ``<component>__<argument>`` ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
         params = super().get_params(deep=deep)
-        params.update(routed_arguments(self))
+        params.update(self._component_arguments)
         return params
 
     def set_params(self, **params):
-        names = self._get_param_names()
+        """Set parameters, including ``<component>__<argument>`` ones.
+
+        Like the constructor, this only stores values: every parameter is
+        checked at :meth:`fit`, where a misspelt name is reported with the
+        closest valid one.
+
+        Returns
+        -------
+        self : NetRegressor
+        """
+        declared = self._get_param_names()
         for key, value in params.items():
-            prefix, _, argument = key.partition("__")
-            if key not in names and not (prefix in ROUTED_PREFIXES and argument):
-                valid = names + [f"{known}__{argument}" for known in ROUTED_PREFIXES]
+            if key in declared:
+                setattr(self, key, value)
+            elif hasattr(type(self), key):
                 raise ValueError(
-                    f"Invalid parameter {key!r} for {type(self).__name__}"
-                    f"{did_you_mean(key, valid)}. Valid parameters are {names}, "
-                    "plus module__*, optimizer__*, criterion__* and callbacks__*."
+                    f"{key!r} is a method or property of {type(self).__name__}, "
+                    "not a parameter; see get_params() for the parameters."
                 )
-            setattr(self, key, value)
+            else:
+                self._component_arguments[key] = value
         return self
+
+    def __getattr__(self, name):
+        # Lets ``reg.module__dropout`` read a component argument.
+        arguments = self.__dict__.get("_component_arguments", {})
+        if name in arguments:
+            return arguments[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -157,6 +157,8 @@ PARAMETER_TABLE = {
 
 def normalise_dtype(value):
     """Return the torch dtype that ``value`` names, or None if it names none."""
+    if value is None:
+        return None
     if value in DTYPES:
         return DTYPES[value]
     if value in DTYPES.values():
@@ -206,19 +208,17 @@ def check_parameters(estimator, names):
 
 
 def routed_arguments(estimator):
-    """Return the ``<prefix>__<name>`` arguments stored on ``estimator``."""
+    """Return the ``<prefix>__<name>`` arguments given to ``estimator``."""
     return {
         key: value
-        for key, value in vars(estimator).items()
-        if key.partition("__")[0] in ROUTED_PREFIXES and "__" in key
+        for key, value in estimator._component_arguments.items()
+        if key.partition("__")[0] in ROUTED_PREFIXES
     }
 
 
 def _check_routed_arguments(estimator, names):
     problems = []
-    for key in vars(estimator):
-        if key.startswith("_") or key.endswith("_") or key in names:
-            continue
+    for key in estimator._component_arguments:
         prefix, _, argument = key.partition("__")
         if prefix not in ROUTED_PREFIXES or not argument:
             rest = argument or key

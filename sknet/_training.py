@@ -146,10 +146,8 @@ class LossLog(Callback):
         self._record(history, "train", train_loss)
         if not math.isnan(valid_loss) or self._sums[False][1] > 0:
             self._record(history, "valid", valid_loss)
-        if (
-            not math.isfinite(train_loss)
-            or (self._sums[False][1] > 0
-            and (not math.isfinite(valid_loss)))
+        if not math.isfinite(train_loss) or (
+            self._sums[False][1] > 0 and (not math.isfinite(valid_loss))
         ):
             raise TrainingDivergedError(
                 f"The loss became {_describe(train_loss, valid_loss)} at epoch "
@@ -157,7 +155,7 @@ class LossLog(Callback):
                 "with sklearn.preprocessing.StandardScaler in a Pipeline) and the "
                 "target, or lower lr (it is now "
                 f"{net.lr:g}). The losses of the epochs that ran are in "
-                "the error's loss_log attribute and the estimator's loss_log_.",
+                "the error's loss_log attribute.",
                 epoch=epoch,
                 loss_log=self.as_array(),
             )
