@@ -22,13 +22,13 @@ def check_all_finite(array, name, feature_names=None):
     if finite.all():
         return
     bad_rows, *bad_columns = np.nonzero(~finite)
-    row = bad_rows[0]
+    row = int(bad_rows[0])
     value = array[(row, *(c[0] for c in bad_columns))]
     where = f"row {row}"
     if bad_columns:
-        column = bad_columns[0][0]
-        label = feature_names[column] if feature_names is not None else column
-        where += f", column {label!r}"
+        column = int(bad_columns[0][0])
+        label = column if feature_names is None else repr(str(feature_names[column]))
+        where += f", column {label}"
     kind = "NaN" if np.isnan(value) else "an infinite value"
     others = len(bad_rows) - 1
     more = f" ({others} more non-finite entries follow)" if others else ""
@@ -37,6 +37,18 @@ def check_all_finite(array, name, feature_names=None):
         "missing or infinite values: drop those rows or impute them, for example "
         "with sklearn.impute.SimpleImputer in a Pipeline."
     )
+
+
+def check_target_finite(y):
+    """Raise a ValueError naming the first NaN or infinite target.
+
+    Runs before scikit-learn's own validation, whose message says only that
+    y holds a NaN, not where. Non-numeric targets are left to that
+    validation, which explains them.
+    """
+    target = np.asarray(y)
+    if target.dtype.kind == "f":
+        check_all_finite(target, "y")
 
 
 def check_sample_weight(sample_weight, n_samples, dtype):

@@ -16,6 +16,7 @@ from ._data import (
     as_2d_target,
     check_all_finite,
     check_sample_weight,
+    check_target_finite,
     densify,
     to_tensor,
 )
@@ -440,6 +441,7 @@ class NetRegressor(RegressorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        check_target_finite(y)
         X, y = validate_data(
             self,
             X,
@@ -454,7 +456,6 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         X = densify(X)
         check_all_finite(X, "X", getattr(self, "feature_names_in_", None))
         y = np.asarray(y, dtype=X.dtype)
-        check_all_finite(y, "y")
         if not reset and as_2d_target(y).shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {as_2d_target(y).shape[1]} target columns, but this "
