@@ -7,13 +7,16 @@ from ._exceptions import (
     TrainingDivergedError,
 )
 from ._network import Net
+from ._plotting import LossCurveDisplay, TimeSeriesPredictionDisplay
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConstantPredictionWarning",
+    "LossCurveDisplay",
     "Net",
     "NetRegressor",
     "SknetWarning",
+    "TimeSeriesPredictionDisplay",
     "TrainingDivergedError",
 ]
