@@ -4,7 +4,10 @@ skorch's defaults are built for datasets that stream from disk. sknet holds
 its data as tensors in memory, so it replaces the parts of skorch that cost
 most on small tables: the per-row ``DataLoader`` becomes tensor slicing, the
 history records without copying itself, and the default per-epoch callbacks
-shrink to the one that builds the loss log.
+shrink to the one that builds the loss log. The epoch loop itself does
+skorch's work with less Python per batch, so that a small full-batch fit
+costs no more than the plain PyTorch loop it replaces (see
+docs/performance.md).
 """
 
 import math
@@ -14,6 +17,10 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer
 from skorch.history import History
+from skorch.utils import TeeGenerator
+from torch import nn
+from torch.nn import functional
+from torch.optim import Optimizer
 
 from ._exceptions import TrainingDivergedError
 from ._progress import EpochProgressBar
@@ -43,6 +50,10 @@ class TensorData:
         y = None if self.y is None else self.y[index]
         return self.X[index], (y, weight)
 
+    def all_rows(self):
+        """Return every row as one batch, without indexing."""
+        return self.X, (self.y, self.sample_weight)
+
 
 class TrainValidData:
     """The training rows and, optionally, the rows evaluated every epoch."""
@@ -66,10 +77,12 @@ class TensorBatches:
         self.generator = generator
 
     def __iter__(self):
+        if self.batch_size is None or self.batch_size >= len(self.data):
+            return iter((self.data.all_rows(),))
+        return self._mini_batches()
+
+    def _mini_batches(self):
         n_rows = len(self.data)
-        if self.batch_size is None or self.batch_size >= n_rows:
-            yield self.data.rows(slice(None))
-            return
         if self.shuffle:
             order = torch.randperm(
                 n_rows, generator=self.generator, device=self.data.X.device
@@ -96,13 +109,13 @@ class FastHistory(History):
         return list.__getitem__(self, -1)
 
     def new_batch(self):
-        self._last_epoch()["batches"].append({})
+        list.__getitem__(self, -1)["batches"].append({})
 
     def record(self, attr, value):
         self._last_epoch()[attr] = value
 
     def record_batch(self, attr, value):
-        self._last_epoch()["batches"][-1][attr] = value
+        list.__getitem__(self, -1)["batches"][-1][attr] = value
 
 
 class LossLog(Callback):
@@ -113,41 +126,34 @@ class LossLog(Callback):
     validation loss is taken after the epoch's last update. Both are
     written to the skorch history as ``train_loss`` and ``valid_loss``
     (with ``*_best`` flags) so that skorch's own callbacks can monitor
-    them, and kept as rows ``[epoch, train_loss, valid_loss]``.
+    them, and kept as rows ``[epoch, train_loss, valid_loss]``. The sums
+    behind the means are :attr:`TrainingNet.loss_sums_`, added up as the
+    batches run.
 
     A non-finite loss stops training with :class:`TrainingDivergedError`.
     """
 
     def initialize(self):
         self.rows_ = []
-        self._best = {"train": math.inf, "valid": math.inf}
-        self._reset_sums()
+        self._best = {"train_loss": math.inf, "valid_loss": math.inf}
         return self
-
-    def _reset_sums(self):
-        self._sums = {True: [0.0, 0.0], False: [0.0, 0.0]}
-
-    def on_epoch_begin(self, net, **kwargs):
-        self._reset_sums()
-
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        _, (targets, weights) = batch
-        weight = float(len(targets)) if weights is None else float(weights.sum())
-        sums = self._sums[training]
-        sums[0] += loss.item() * weight
-        sums[1] += weight
 
     def on_epoch_end(self, net, **kwargs):
         history = net.history
         epoch = len(history)
-        train_loss = self._mean(training=True)
-        valid_loss = self._mean(training=False)
+        (train_total, train_weight), (valid_total, valid_weight) = (
+            net.loss_sums_[True],
+            net.loss_sums_[False],
+        )
+        train_loss = train_total / train_weight if train_weight > 0 else math.nan
+        valid_loss = valid_total / valid_weight if valid_weight > 0 else math.nan
+        has_valid = valid_weight > 0
         self.rows_.append((epoch, train_loss, valid_loss))
-        self._record(history, "train", train_loss)
-        if not math.isnan(valid_loss) or self._sums[False][1] > 0:
-            self._record(history, "valid", valid_loss)
+        self._record(history, "train_loss", train_loss)
+        if has_valid or not math.isnan(valid_loss):
+            self._record(history, "valid_loss", valid_loss)
         if not math.isfinite(train_loss) or (
-            self._sums[False][1] > 0 and (not math.isfinite(valid_loss))
+            has_valid and not math.isfinite(valid_loss)
         ):
             raise TrainingDivergedError(
                 f"The loss became {_describe(train_loss, valid_loss)} at epoch "
@@ -160,16 +166,12 @@ class LossLog(Callback):
                 loss_log=self.as_array(),
             )
 
-    def _mean(self, training):
-        total, weight = self._sums[training]
-        return total / weight if weight > 0 else math.nan
-
-    def _record(self, history, prefix, value):
-        is_best = value < self._best[prefix]
+    def _record(self, history, name, value):
+        is_best = value < self._best[name]
         if is_best:
-            self._best[prefix] = value
-        history.record(f"{prefix}_loss", value)
-        history.record(f"{prefix}_loss_best", is_best)
+            self._best[name] = value
+        history.record(name, value)
+        history.record(name + "_best", is_best)
 
     def as_array(self):
         """Return the rows recorded so far as a float array of shape (n, 3)."""
@@ -206,6 +208,10 @@ class TrainingNet(NeuralNet):
         self.dtype = dtype
         self.progress = progress
         self.epochs_this_call = 0
+        # {training: [sum of batch loss * batch weight, sum of batch weight]}
+        # over the current epoch's batches.
+        self.loss_sums_ = {True: [0.0, 0.0], False: [0.0, 0.0]}
+        self._fast_path_ = None
 
     @property
     def _default_callbacks(self):
@@ -222,9 +228,11 @@ class TrainingNet(NeuralNet):
         """
         self.epochs_this_call = epochs
         self.notify("on_train_begin", X=data, y=None)
+        self._fast_path_ = _FastPath(self)
         try:
             self.fit_loop(data, epochs=epochs)
         finally:
+            self._fast_path_ = None
             for _, callback in self.callbacks_:
                 if isinstance(callback, EpochProgressBar):
                     callback.close()
@@ -265,6 +273,123 @@ class TrainingNet(NeuralNet):
             generator=self.generator,
         )
 
+    # -- the per-epoch and per-batch path ---------------------------------
+    # skorch's versions of the methods below handle any kind of data and any
+    # callback. These do the same work for the tensors of a TensorData, and
+    # skip what has no effect: callbacks that do not override a hook, the
+    # length and device checks of each batch, and walking the module tree
+    # to set a training flag that train() would set the same way.
+
+    def notify(self, method_name, **cb_kwargs):
+        fast = self._fast_path_
+        if fast is None or method_name not in fast.listeners:
+            super().notify(method_name, **cb_kwargs)
+            return
+        getattr(self, method_name)(self, **cb_kwargs)
+        for callback in fast.listeners[method_name]:
+            getattr(callback, method_name)(self, **cb_kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # Both runs of an epoch come here, also without validation data, so
+        # this is where the epoch's sums start again from zero.
+        sums = self.loss_sums_[training]
+        sums[:] = [0.0, 0.0]
+        if iterator is None:
+            return
+        history = self.history
+        loss_key = prefix + "_loss"
+        size_key = prefix + "_batch_size"
+        fast = self._fast_path_
+        notify_begin = fast is None or fast.listeners["on_batch_begin"]
+        notify_end = fast is None or fast.listeners["on_batch_end"]
+        batch_count = 0
+        for batch in iterator:
+            if notify_begin:
+                self.notify("on_batch_begin", batch=batch, training=training)
+            else:
+                self.on_batch_begin(self, batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].item()
+            history.record_batch(loss_key, loss)
+            history.record_batch(size_key, len(batch[0]))
+            if notify_end:  # NeuralNet's own on_batch_end does nothing
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+            weights = batch[1][1]
+            weight = float(len(batch[0])) if weights is None else float(weights.sum())
+            sums[0] += loss * weight
+            sums[1] += weight
+            batch_count += 1
+        history.record(prefix + "_batch_count", batch_count)
+
+    def train_step(self, batch, **fit_params):
+        first_step = {}
+
+        def closure():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            if not first_step:
+                first_step.update(step)
+            fast = self._fast_path_
+            if fast is None or fast.listeners["on_grad_computed"]:
+                self.notify(
+                    "on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch,
+                    training=True,
+                )
+            return step["loss"]
+
+        self._step_optimizer(closure)
+        return first_step
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def infer(self, x, **fit_params):
+        # A TensorData is built on the net's device, so x needs no moving.
+        if isinstance(x, torch.Tensor):
+            return self.module_(x, **fit_params)
+        return super().infer(x, **fit_params)
+
+    def _zero_grad_optimizer(self, set_to_none=None):
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        if (
+            self._fast_path_ is None
+            or set_to_none is False
+            or any(type(o).zero_grad is not Optimizer.zero_grad for o in optimizers)
+        ):
+            super()._zero_grad_optimizer(set_to_none)
+            return
+        # All that Optimizer.zero_grad() does by default, less its profiler
+        # record, which costs more than the loop.
+        for optimizer in optimizers:
+            for group in optimizer.param_groups:
+                for param in group["params"]:
+                    param.grad = None
+
+    def _set_training(self, training=True):
+        fast = self._fast_path_
+        if fast is None or fast.module_attributes is None:
+            super()._set_training(training)
+            return
+        for attributes in fast.module_attributes:
+            # What nn.Module.train() and nn.Module.__setattr__ amount to for
+            # a bool attribute.
+            attributes["training"] = training
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         targets, weights = y_true
         if y_pred.shape != targets.shape:
@@ -273,10 +398,87 @@ class TrainingNet(NeuralNet):
                 f"targets of shape {tuple(targets.shape)}. Its forward must "
                 "return one column per target, shape (n_samples, n_output)."
             )
-        per_entry = self.criterion_(y_pred, targets)
+        criterion = self.criterion_
+        fused = _FUSED_MEAN_LOSSES.get(type(criterion))
+        if weights is None and fused is not None and criterion.reduction == "none":
+            return fused(criterion, y_pred, targets)
+        per_entry = criterion(y_pred, targets)
         if weights is None or per_entry.dim() == 0:
             return per_entry.mean()
         per_row = per_entry.reshape(len(per_entry), -1).mean(dim=1)
         # A batch whose weights are all zero contributes a loss of zero.
         total_weight = weights.sum().clamp_min(torch.finfo(weights.dtype).tiny)
         return (per_row * weights).sum() / total_weight
+
+
+# For these losses, reduction="mean" gives the mean of reduction="none" to
+# the last bit, in one operation instead of two; tests/test_fast_paths.py
+# checks that it does. They are called with the criterion's own settings.
+_FUSED_MEAN_LOSSES = {
+    nn.MSELoss: lambda criterion, y_pred, y: functional.mse_loss(y_pred, y),
+    nn.L1Loss: lambda criterion, y_pred, y: functional.l1_loss(y_pred, y),
+    nn.HuberLoss: lambda criterion, y_pred, y: functional.huber_loss(
+        y_pred, y, delta=criterion.delta
+    ),
+    nn.SmoothL1Loss: lambda criterion, y_pred, y: functional.smooth_l1_loss(
+        y_pred, y, beta=criterion.beta
+    ),
+}
+
+
+class _FastPath:
+    """What the epoch loop needs to know about the callbacks and modules.
+
+    It is looked up once per call to ``train_epochs``, after
+    ``on_train_begin``, because neither changes while epochs run.
+    """
+
+    def __init__(self, net):
+        self.listeners = _listeners_by_hook(net.callbacks_)
+        self.module_attributes = _module_attributes(net)
+
+
+_PER_EPOCH_HOOKS = (
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_batch_begin",
+    "on_batch_end",
+    "on_grad_computed",
+)
+
+
+def _listeners_by_hook(callbacks):
+    """Map each per-epoch or per-batch hook to the callbacks that override it."""
+    listeners = {}
+    for hook in _PER_EPOCH_HOOKS:
+        default = getattr(Callback, hook)
+        listeners[hook] = [
+            callback
+            for _, callback in callbacks
+            if getattr(getattr(callback, hook), "__func__", None) is not default
+        ]
+    return listeners
+
+
+def _module_attributes(net):
+    """Return the ``__dict__`` of every module that ``net._set_training`` sets.
+
+    None means some module customises ``train`` or attribute setting, so the
+    flag has to be set through ``train()`` itself.
+    """
+    roots = [getattr(net, name + "_") for name in net._modules + net._criteria]
+    modules = [
+        module
+        for root in roots
+        if isinstance(root, nn.Module)
+        for module in root.modules()
+    ]
+    for module in modules:
+        kind = type(module)
+        if (
+            kind.train is not nn.Module.train
+            or kind.__setattr__ is not nn.Module.__setattr__
+            or "train" in vars(module)
+        ):
+            return None
+    return [vars(module) for module in modules]
