@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.utils import noop
 from torch import nn
 
 from ._data import (
@@ -71,6 +73,16 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         exclusive with passing ``X_val`` and ``y_val`` to :meth:`fit`.
     partial_fit_epochs : int, default=1
         Number of epochs each call to :meth:`partial_fit` trains for.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved by a relative ``tol``
+        for ``n_iter_no_change`` epochs, and return the weights of the best
+        epoch. Needs validation data: ``X_val`` and ``y_val`` or
+        ``validation_fraction``.
+    n_iter_no_change : int, default=10
+        The patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        The relative improvement of the validation loss that counts as
+        progress for early stopping.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. The same integer gives the same ``loss_log_`` and predictions.
@@ -103,6 +115,9 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         training loss and the validation loss (NaN without validation data).
     n_iter_ : int
         Number of epochs trained so far.
+    best_epoch_ : int
+        With ``early_stopping``, the epoch whose weights the model carries:
+        the one with the lowest validation loss.
     module_ : torch.nn.Module
         The fitted network.
     net_ : skorch.NeuralNet
@@ -173,6 +188,9 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         shuffle=True,
         validation_fraction=None,
         partial_fit_epochs=1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
         random_state=None,
         dtype=None,
         device="cpu",
@@ -190,6 +208,9 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         self.shuffle = shuffle
         self.validation_fraction = validation_fraction
         self.partial_fit_epochs = partial_fit_epochs
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.random_state = random_state
         self.dtype = dtype
         self.device = device
@@ -340,6 +361,12 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             X, y, sample_weight, reset=not keep_weights
         )
         X_val, y_val = self._validate_validation_data(X_val, y_val, y)
+        if self.early_stopping and X_val is None and not self.validation_fraction:
+            raise ValueError(
+                "early_stopping=True monitors the validation loss, but there is "
+                "no validation data. Pass X_val and y_val to fit, or set "
+                "validation_fraction (for example 0.1)."
+            )
         seed = _seed_from(self.random_state)
         previous_epochs = self.n_iter_ if keep_weights else 0
         seeds = np.random.SeedSequence([seed, previous_epochs])
@@ -383,7 +410,7 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            callbacks=list(self.callbacks or []),
+            callbacks=self._callbacks(),
             verbose=0,
             device=device,
             shuffle=self.shuffle,
@@ -395,6 +422,20 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         )
         return net.initialize()
 
+    def _callbacks(self):
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            stopper = EarlyStopping(
+                monitor="valid_loss",
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="rel",
+                load_best=True,
+                sink=noop,
+            )
+            callbacks.append(("early_stopping", stopper))
+        return callbacks
+
     def _store_fitted(self, net, X, y, dtype):
         self.net_ = net
         self.module_ = net.module_
@@ -403,6 +444,11 @@ class NetRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = len(self.loss_log_)
         self.n_outputs_ = as_2d_target(y).shape[1]
         self._target_is_1d = y.ndim == 1
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is not None:
+            self.best_epoch_ = stopper.best_epoch_
+        elif hasattr(self, "best_epoch_"):
+            del self.best_epoch_
 
     def _warn_if_constant(self, train, y):
         if self.n_iter_ == 0 or len(y) < 2 or np.ptp(y, axis=0).max() == 0:

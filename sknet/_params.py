@@ -140,6 +140,12 @@ PARAMETER_TABLE = {
     "shuffle": (lambda value: isinstance(value, bool), "True or False"),
     "validation_fraction": (_is_open_fraction, "None or a number in (0, 1)"),
     "partial_fit_epochs": (_is_int_at_least(1), "an integer >= 1"),
+    "early_stopping": (lambda value: isinstance(value, bool), "True or False"),
+    "n_iter_no_change": (_is_int_at_least(1), "an integer >= 1"),
+    "tol": (
+        lambda value: isinstance(value, numbers.Real) and 0 <= value < 1,
+        "a number in [0, 1)",
+    ),
     "random_state": (
         _is_random_state,
         "None, an integer or a numpy.random.RandomState",

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 from skorch.history import History
 from skorch.utils import TeeGenerator
 from torch import nn
@@ -224,13 +224,18 @@ class TrainingNet(NeuralNet):
         """Train for ``epochs`` more epochs on a :class:`TrainValidData`.
 
         Unlike skorch's ``partial_fit``, a KeyboardInterrupt is not
-        swallowed: an interrupted fit raises, as in scikit-learn.
+        swallowed: an interrupted fit raises, as in scikit-learn. skorch's
+        ``EarlyStopping`` signals its stop with the same exception, so that
+        one alone ends training normally.
         """
         self.epochs_this_call = epochs
         self.notify("on_train_begin", X=data, y=None)
         self._fast_path_ = _FastPath(self)
         try:
             self.fit_loop(data, epochs=epochs)
+        except KeyboardInterrupt:
+            if not self._stopped_early():
+                raise
         finally:
             self._fast_path_ = None
             for _, callback in self.callbacks_:
@@ -238,6 +243,13 @@ class TrainingNet(NeuralNet):
                     callback.close()
         self.notify("on_train_end", X=data, y=None)
         return self
+
+    def _stopped_early(self):
+        return any(
+            isinstance(callback, EarlyStopping)
+            and callback.misses_ >= callback.patience
+            for _, callback in self.callbacks_
+        )
 
     def loss_log(self):
         """Return ``[epoch, train_loss, valid_loss]`` rows for every epoch."""
