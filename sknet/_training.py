@@ -100,7 +100,8 @@ class FastHistory(History):
     skorch's ``History.__getitem__`` copies the list of epochs on every
     access, and its ``record`` methods go through it, so recording alone
     grows quadratically with the number of epochs. Recording here reaches
-    the last epoch through the plain list instead; reading is unchanged.
+    the last epoch through the plain list instead, and so does reading a
+    single entry of a single epoch; other reads are skorch's.
     """
 
     def _last_epoch(self):
@@ -116,6 +117,20 @@ class FastHistory(History):
 
     def record_batch(self, attr, value):
         list.__getitem__(self, -1)["batches"][-1][attr] = value
+
+    def __getitem__(self, index):
+        # Callbacks read one entry of one epoch every epoch (early stopping
+        # reads ``history[-1, "valid_loss"]``); serve that without the copy.
+        if (
+            isinstance(index, tuple)
+            and len(index) == 2
+            and isinstance(index[0], int)
+            and isinstance(index[1], str)
+        ):
+            epoch = list.__getitem__(self, index[0])
+            if index[1] in epoch:
+                return epoch[index[1]]
+        return super().__getitem__(index)
 
 
 class LossLog(Callback):
