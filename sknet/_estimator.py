@@ -31,12 +31,19 @@ from ._params import (
     resolve_optimizer,
     routed_arguments,
 )
+from ._sklearn_callbacks import (
+    CallbackSupportMixin,
+    EpochTasks,
+    begin_fit_task,
+    end_fit_task,
+    with_callbacks,
+)
 from ._training import TensorData, TrainingNet, TrainValidData
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 
-class NetRegressor(RegressorMixin, BaseEstimator):
+class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """A PyTorch network trained through skorch, as a scikit-learn regressor.
 
     By default it runs the classic full-batch workflow: an MLP (:class:`Net`)
@@ -283,6 +290,7 @@ class NetRegressor(RegressorMixin, BaseEstimator):
 
     # -- public API ------------------------------------------------------
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the network on ``X`` and ``y`` for ``max_epochs`` epochs.
 
@@ -311,6 +319,7 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             X, y, sample_weight, X_val, y_val, self.max_epochs, keep_weights
         )
 
+    @with_callbacks
     def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train for ``partial_fit_epochs`` more epochs, from the current weights.
 
@@ -361,12 +370,7 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             X, y, sample_weight, reset=not keep_weights
         )
         X_val, y_val = self._validate_validation_data(X_val, y_val, y)
-        if self.early_stopping and X_val is None and not self.validation_fraction:
-            raise ValueError(
-                "early_stopping=True monitors the validation loss, but there is "
-                "no validation data. Pass X_val and y_val to fit, or set "
-                "validation_fraction (for example 0.1)."
-            )
+        self._check_early_stopping_has_data(X_val)
         seed = _seed_from(self.random_state)
         previous_epochs = self.n_iter_ if keep_weights else 0
         seeds = np.random.SeedSequence([seed, previous_epochs])
@@ -376,20 +380,37 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             X, y, sample_weight, X_val, y_val, dtype, device, seeds
         )
 
+        fit_task = begin_fit_task(self, X, y, epochs)
         with _seeded_torch(seeds, device):
             net = self.net_ if keep_weights else self._new_net(X, y, dtype, device)
+            net.target_is_1d = y.ndim == 1
+            call_callbacks = []
+            if fit_task is not None:
+                epochs_task = EpochTasks(fit_task, self, X, y, net)
+                call_callbacks.append(("sklearn_epochs", epochs_task))
             net.generator = _torch_generator(seeds, device)
-            self._run_epochs(net, data, epochs, keep_weights)
-            net.generator = None
+            try:
+                self._run_epochs(net, data, epochs, keep_weights, call_callbacks)
+            finally:
+                net.generator = None
 
-        self._store_fitted(net, X, y, dtype)
+        self._store_fitted(net)
+        end_fit_task(fit_task, self, X, y)
         self._warn_if_constant(data.train, y)
         return self
 
-    def _run_epochs(self, net, data, epochs, keep_weights):
+    def _check_early_stopping_has_data(self, X_val):
+        if self.early_stopping and X_val is None and not self.validation_fraction:
+            raise ValueError(
+                "early_stopping=True monitors the validation loss, but there is "
+                "no validation data. Pass X_val and y_val to fit, or set "
+                "validation_fraction (for example 0.1)."
+            )
+
+    def _run_epochs(self, net, data, epochs, keep_weights, call_callbacks):
         snapshot = _snapshot(net) if keep_weights else None
         try:
-            net.train_epochs(data, epochs)
+            net.train_epochs(data, epochs, call_callbacks)
         except TrainingDivergedError as error:
             if snapshot is not None:
                 _restore(net, snapshot)
@@ -436,19 +457,28 @@ class NetRegressor(RegressorMixin, BaseEstimator):
             callbacks.append(("early_stopping", stopper))
         return callbacks
 
-    def _store_fitted(self, net, X, y, dtype):
-        self.net_ = net
-        self.module_ = net.module_
-        self._dtype = dtype
-        self.loss_log_ = net.loss_log()
-        self.n_iter_ = len(self.loss_log_)
-        self.n_outputs_ = as_2d_target(y).shape[1]
-        self._target_is_1d = y.ndim == 1
+    def _store_fitted(self, net):
+        if hasattr(self, "best_epoch_"):
+            del self.best_epoch_
+        for name, value in self._fitted_attributes(net).items():
+            setattr(self, name, value)
+
+    def _fitted_attributes(self, net):
+        """Return what training ``net`` has taught, by attribute name."""
+        loss_log = net.loss_log()
+        attributes = {
+            "net_": net,
+            "module_": net.module_,
+            "_dtype": net.dtype,
+            "loss_log_": loss_log,
+            "n_iter_": len(loss_log),
+            "n_outputs_": net.module__n_output,
+            "_target_is_1d": net.target_is_1d,
+        }
         stopper = dict(net.callbacks_).get("early_stopping")
         if stopper is not None:
-            self.best_epoch_ = stopper.best_epoch_
-        elif hasattr(self, "best_epoch_"):
-            del self.best_epoch_
+            attributes["best_epoch_"] = stopper.best_epoch_
+        return attributes
 
     def _warn_if_constant(self, train, y):
         if self.n_iter_ == 0 or len(y) < 2 or np.ptp(y, axis=0).max() == 0:

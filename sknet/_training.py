@@ -198,6 +198,10 @@ def _describe(train_loss, valid_loss):
     return "NaN" if math.isnan(bad) else "infinite"
 
 
+class StopTraining(Exception):
+    """Raised by a callback to end training after the current epoch."""
+
+
 class TrainingNet(NeuralNet):
     """A skorch ``NeuralNet`` that trains on in-memory tensors.
 
@@ -235,29 +239,40 @@ class TrainingNet(NeuralNet):
             callbacks.append(("progress", EpochProgressBar()))
         return callbacks
 
-    def train_epochs(self, data, epochs):
+    def train_epochs(self, data, epochs, call_callbacks=()):
         """Train for ``epochs`` more epochs on a :class:`TrainValidData`.
 
-        Unlike skorch's ``partial_fit``, a KeyboardInterrupt is not
-        swallowed: an interrupted fit raises, as in scikit-learn. skorch's
-        ``EarlyStopping`` signals its stop with the same exception, so that
-        one alone ends training normally.
+        ``call_callbacks`` are skorch callbacks that take part in this call
+        only. A callback ends training after the current epoch by raising
+        :class:`StopTraining`. Unlike skorch's ``partial_fit``, a
+        KeyboardInterrupt is not swallowed: an interrupted fit raises, as in
+        scikit-learn. skorch's ``EarlyStopping`` signals its stop with the
+        same exception, so that one alone ends training normally.
         """
         self.epochs_this_call = epochs
-        self.notify("on_train_begin", X=data, y=None)
-        self._fast_path_ = _FastPath(self)
+        permanent = self.callbacks_
+        self.callbacks_ = [*permanent, *call_callbacks]
+        try:
+            self.notify("on_train_begin", X=data, y=None)
+            self._fast_path_ = _FastPath(self)
+            self._run_fit_loop(data, epochs)
+            self.notify("on_train_end", X=data, y=None)
+        finally:
+            self._fast_path_ = None
+            self.callbacks_ = permanent
+            for _, callback in permanent:
+                if isinstance(callback, EpochProgressBar):
+                    callback.close()
+        return self
+
+    def _run_fit_loop(self, data, epochs):
         try:
             self.fit_loop(data, epochs=epochs)
+        except StopTraining:
+            pass
         except KeyboardInterrupt:
             if not self._stopped_early():
                 raise
-        finally:
-            self._fast_path_ = None
-            for _, callback in self.callbacks_:
-                if isinstance(callback, EpochProgressBar):
-                    callback.close()
-        self.notify("on_train_end", X=data, y=None)
-        return self
 
     def _stopped_early(self):
         return any(
