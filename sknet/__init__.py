@@ -7,6 +7,7 @@ from ._exceptions import (
     TrainingDivergedError,
 )
 from ._network import Net
+from ._persistence import export_onnx, load_model, save_model
 from ._plotting import LossCurveDisplay, TimeSeriesPredictionDisplay
 
 __version__ = "0.1.0"
@@ -19,4 +20,7 @@ __all__ = [
     "SknetWarning",
     "TimeSeriesPredictionDisplay",
     "TrainingDivergedError",
+    "export_onnx",
+    "load_model",
+    "save_model",
 ]
