@@ -31,6 +31,7 @@ from ._params import (
     resolve_optimizer,
     routed_arguments,
 )
+from ._persistence import load_regressor, save_model
 from ._sklearn_callbacks import (
     CallbackSupportMixin,
     EpochTasks,
@@ -361,6 +362,63 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             output = self.net_.forward(data)
         predictions = output.numpy()
         return predictions.ravel() if self._target_is_1d else predictions
+
+    def save(self, path):
+        """Save the fitted network to ``path`` as weights plus parameters.
+
+        The file is in the safetensors format and loading it runs no code
+        stored in it; see :func:`sknet.save_model` for what it holds.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write, for example ``"model.safetensors"``. It is
+            replaced only once the new file is complete.
+
+        See Also
+        --------
+        load : Load the file again.
+        sknet.save_model : The same, also for a Pipeline with a scaler.
+        """
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, *, device="cpu"):
+        """Load a NetRegressor saved by :meth:`save`.
+
+        The loaded estimator predicts exactly as the saved one did, and can
+        be fitted anew, but not trained further from its weights.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save` or :func:`sknet.save_model`.
+        device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
+            Where the loaded network lives.
+
+        Returns
+        -------
+        estimator : NetRegressor
+            The fitted estimator.
+
+        See Also
+        --------
+        sknet.load_model : Load any sknet model file, Pipelines included.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from pathlib import Path
+        >>> from sknet import NetRegressor
+        >>> X = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> reg = NetRegressor(max_epochs=5, random_state=0).fit(X, X.ravel())
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     reg.save(Path(folder, "model.safetensors"))
+        ...     loaded = NetRegressor.load(Path(folder, "model.safetensors"))
+        >>> loaded.n_iter_
+        5
+        """
+        return load_regressor(path, device, cls)
 
     # -- training steps --------------------------------------------------
 
