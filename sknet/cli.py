@@ -3,7 +3,9 @@
 ``sknet fit --out DIR`` answers a built-in question (Okun's law on US
 quarterly data); ``sknet fit DATA.csv --target COLUMN --out DIR`` does the
 same for a CSV file. Every input is checked before training starts, and the
-outputs appear in DIR only once all of them have been written.
+outputs, the fitted model among them, appear in DIR only once all of them
+have been written. ``sknet predict MODEL DATA.csv --out FILE`` predicts the
+rows of a CSV file with a saved model.
 """
 
 import argparse
@@ -21,12 +23,20 @@ from pathlib import Path
 import numpy as np
 
 from ._params import did_you_mean
+from ._persistence import load_model, save_model, write_file_atomically
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-OUTPUT_FILES = ("loss_log.csv", "predictions.csv", "loss_curve.png", "predictions.png")
+MODEL_FILE = "model.safetensors"
+OUTPUT_FILES = (
+    "loss_log.csv",
+    "predictions.csv",
+    "loss_curve.png",
+    "predictions.png",
+    MODEL_FILE,
+)
 # R^2 needs two test rows; scaling and fitting need two training rows.
 MIN_ROWS_EACH_SIDE = 2
 
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
-        return _fit(args)
+        return _COMMANDS[args.command](args)
     except CommandError as error:
         print(f"sknet: error: {error}", file=sys.stderr)
         return error.status
@@ -134,12 +144,22 @@ def _build_parser():
         description=(
             "Fit StandardScaler -> NetRegressor on the training rows, report test "
             "R^2 and RMSE beside an ordinary least-squares baseline, and write "
-            "loss_log.csv, predictions.csv, loss_curve.png and predictions.png to "
-            "DIR. Without DATA, the built-in question is used: "
-            f"{BUILTIN_QUESTION}."
+            "loss_log.csv, predictions.csv, loss_curve.png, predictions.png and "
+            f"the fitted model, {MODEL_FILE}, to DIR. Without DATA, the built-in "
+            f"question is used: {BUILTIN_QUESTION}."
         ),
     )
     _add_fit_arguments(fit)
+    predict = commands.add_parser(
+        "predict",
+        help="predict the rows of a CSV file with a saved model",
+        description=(
+            "Load MODEL (written by sknet fit or sknet.save_model), predict every "
+            "row of DATA from the columns the model was fitted on, and write "
+            "FILE: the row's date (or its number) and the prediction."
+        ),
+    )
+    _add_predict_arguments(predict)
     return parser
 
 
@@ -189,6 +209,30 @@ def _add_fit_arguments(fit):
         "--quiet",
         action="store_true",
         help="print nothing but warnings and errors",
+    )
+
+
+def _add_predict_arguments(predict):
+    predict.add_argument("model", metavar="MODEL", help="a saved model file")
+    predict.add_argument("data", metavar="DATA", help="a CSV file with a header")
+    predict.add_argument(
+        "--out", required=True, metavar="FILE", help="the CSV file to write"
+    )
+    predict.add_argument(
+        "--features",
+        type=_column_list,
+        metavar="A,B,...",
+        help="the feature columns in the model's order, for a model that stores "
+        "no feature names (default: every numeric column but the date column)",
+    )
+    predict.add_argument(
+        "--date-column",
+        metavar="COLUMN",
+        help="a column copied to the output to identify the rows (default: a "
+        "column named 'date', if any; otherwise the row number)",
+    )
+    predict.add_argument(
+        "-q", "--quiet", action="store_true", help="print nothing but errors"
     )
 
 
@@ -263,7 +307,9 @@ def _parse(kind, text, allowed):
 
 def _fit(args):
     _check_option_combination(args)
-    _require_extras(args)
+    _require_extras(
+        ["pandas", "matplotlib"] + (["statsmodels"] if args.data is None else [])
+    )
     out = _check_out_dir(Path(args.out))
     table = _builtin_table() if args.data is None else _csv_table(args)
     split = _split(table, args.test_size, args.seed)
@@ -300,8 +346,7 @@ def _check_option_combination(args):
         )
 
 
-def _require_extras(args):
-    needed = ["pandas", "matplotlib"] + (["statsmodels"] if args.data is None else [])
+def _require_extras(needed):
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
@@ -626,6 +671,8 @@ def _write_outputs(directory, table, split, results):
     y_test = pd.Series(results.y_test, name=table.y.name)
     figure = _prediction_figure(y_test, results.net_pred, dates)
     _save(figure, directory / "predictions.png")
+    # The whole Pipeline, scaler included, so the model predicts raw features.
+    save_model(results.net, directory / MODEL_FILE)
 
 
 def _loss_figure(results):
@@ -718,6 +765,119 @@ def _format_time(value):
 
     stamp = pd.Timestamp(value)
     return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else str(stamp)
+
+
+# -- the predict command -------------------------------------------------
+
+
+def _predict(args):
+    _require_extras(["pandas"])
+    out = _check_out_file(Path(args.out), [args.model, args.data])
+    model = _load_model(Path(args.model))
+    frame = _read_csv(Path(args.data))
+    if frame.empty:
+        raise CommandError(f"{args.data} has no rows to predict")
+    id_column, features = _prediction_columns(frame, model, args)
+    _check_numeric_and_finite(frame, features)
+
+    predictions = _prediction_table(frame, model, features, id_column)
+    try:
+        write_file_atomically(out, predictions.to_csv(index=False).encode("utf-8"))
+    except OSError as error:
+        raise CommandError(f"cannot write {out}: {error}") from None
+
+    if not args.quiet:
+        print(f"predicted {len(frame)} rows of {args.data} with {args.model}")
+        print(f"wrote:    {out}")
+    return 0
+
+
+def _check_out_file(out, inputs):
+    if out.is_dir():
+        raise CommandError(
+            f"--out {out} is a directory; give a file name such as "
+            f"{out / 'predictions.csv'}"
+        )
+    directory = out.absolute().parent
+    if not directory.is_dir():
+        raise CommandError(
+            f"--out {out}: the directory {directory} does not exist; create it first"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {out}: cannot write in {directory}")
+    if any(out.resolve() == Path(path).resolve() for path in inputs):
+        raise CommandError(f"--out {out} is one of the inputs; choose another file")
+    return out
+
+
+def _load_model(path):
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "no such file"
+        raise CommandError(f"cannot read {path}: {reason}")
+    try:
+        return load_model(path)
+    except (OSError, ValueError, TypeError, ImportError) as error:
+        raise CommandError(_first_line(error)) from None
+
+
+def _prediction_columns(frame, model, args):
+    columns = [str(name) for name in frame.columns]
+    id_column = args.date_column
+    if id_column is None:
+        id_column = next((c for c in columns if c.lower() == "date"), None)
+
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and args.features is not None:
+        raise CommandError(
+            f"--features is for a model that stores no feature names; this one "
+            f"takes {_name_list(list(names))}. Drop --features",
+            EXIT_USAGE,
+        )
+    if names is not None:
+        features = [str(name) for name in names]
+    elif args.features is not None:
+        features = args.features
+    else:
+        features = [
+            name for name in columns if name != id_column and _is_numeric(frame[name])
+        ]
+
+    wanted = features + ([args.date_column] if args.date_column is not None else [])
+    _check_columns_exist(wanted, columns, args.data)
+    if names is None and len(features) != model.n_features_in_:
+        given = "--features names" if args.features else f"{args.data} has"
+        raise CommandError(
+            f"the model takes {model.n_features_in_} features and stores no "
+            f"names, but {given} {len(features)} numeric columns "
+            f"({_name_list(features)}); name the columns it was fitted on, in "
+            "order, with --features"
+        )
+    return id_column, features
+
+
+def _prediction_table(frame, model, features, id_column):
+    import pandas as pd
+
+    X = frame[features].astype(np.float64)
+    if getattr(model, "feature_names_in_", None) is None:
+        # A model fitted on plain arrays warns when given named columns.
+        X = X.to_numpy()
+    try:
+        predicted = model.predict(X)
+    except ValueError as error:
+        raise CommandError(f"cannot predict: {_first_line(error)}") from None
+
+    if id_column is None:
+        ids = {"row": np.arange(1, len(frame) + 1)}
+    else:
+        ids = {"date": frame[id_column].to_numpy()}
+    if predicted.ndim == 1:
+        return pd.DataFrame({**ids, "predicted": predicted})
+    outputs = {f"predicted_{i}": column for i, column in enumerate(predicted.T)}
+    return pd.DataFrame({**ids, **outputs})
+
+
+_COMMANDS = {"fit": _fit, "predict": _predict}
 
 
 if __name__ == "__main__":

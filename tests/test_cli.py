@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import sknet
-from sknet import cli
-from sknet.cli import OUTPUT_FILES, main
+from sknet import NetRegressor, cli, save_model
+from sknet.cli import MODEL_FILE, OUTPUT_FILES, main
 
 matplotlib.use("Agg")
 
@@ -304,7 +304,9 @@ def test_earlier_outputs_are_replaced_only_on_success(plain_csv, out, capsys):
     assert (out / "loss_log.csv").read_text() != first
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["--version"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["fit", "--help"], ["predict", "--help"], ["--version"]]
+)
 def test_help_and_version_exit_zero(argv, capsys):
     assert main(argv) == 0
     assert "sknet" in capsys.readouterr().out
@@ -327,3 +329,149 @@ def test_installed_console_script(tmp_path):
     # stderr is a pipe, not a terminal, so no progress bar is drawn.
     assert "20/20" not in finished.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+
+
+# -- sknet predict ---------------------------------------------------------
+
+
+@pytest.fixture
+def fitted_run(dated_csv, tmp_path):
+    """The output directory of a fit on the dated CSV file."""
+    run = tmp_path / "run"
+    args = ["fit", str(dated_csv), "--target", "y", *EPOCHS, "-q"]
+    assert main([*args, "--out", str(run)]) == 0
+    return run
+
+
+def test_fit_saves_a_model_that_predicts_like_the_run(
+    fitted_run, dated_csv, tmp_path, capsys
+):
+    out = tmp_path / "predicted.csv"
+
+    status = main(
+        ["predict", str(fitted_run / MODEL_FILE), str(dated_csv), "--out", str(out)]
+    )
+
+    assert status == 0
+    assert f"wrote:    {out}" in capsys.readouterr().out
+    predicted = pd.read_csv(out)
+    assert list(predicted.columns) == ["date", "predicted"]
+    # Every row, in the file's order, not sorted by date.
+    assert predicted["date"].tolist() == pd.read_csv(dated_csv)["Date"].tolist()
+    test_rows = pd.read_csv(fitted_run / "predictions.csv")
+    merged = test_rows.merge(predicted, on="date", suffixes=("_fit", ""))
+    assert len(merged) == 8
+    np.testing.assert_allclose(merged["predicted"], merged["predicted_fit"], rtol=1e-12)
+
+
+def test_predict_numbers_undated_rows(plain_csv, tmp_path):
+    run, out = tmp_path / "run", tmp_path / "predicted.csv"
+    args = ["fit", str(plain_csv), "--target", "y", *EPOCHS, "-q", "--out", str(run)]
+    assert main(args) == 0
+
+    status = main(
+        ["predict", str(run / MODEL_FILE), str(plain_csv), "--out", str(out), "-q"]
+    )
+
+    assert status == 0
+    predicted = pd.read_csv(out)
+    assert list(predicted.columns) == ["row", "predicted"]
+    assert predicted["row"].tolist() == list(range(1, 31))
+
+
+def _array_model(path, n_targets=1):
+    """Save a network fitted on plain arrays: it knows no feature names."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 2))
+    y = X @ rng.normal(size=(2, n_targets))
+    reg = NetRegressor(max_epochs=5, random_state=0)
+    save_model(reg.fit(X, y if n_targets > 1 else y[:, 0]), path)
+    return path
+
+
+def test_model_without_feature_names_takes_the_named_columns(
+    plain_csv, tmp_path, capsys
+):
+    model = _array_model(tmp_path / "m.safetensors")
+    out = tmp_path / "predicted.csv"
+    args = ["predict", str(model), str(plain_csv), "--out", str(out), "-q"]
+
+    status = main(args)
+
+    line = _check_one_error_line(
+        capsys, "takes 2 features and stores no names", status, 1
+    )
+    assert "has 3 numeric columns (a, b, y)" in line
+    assert "--features" in line
+    assert not out.exists()
+    assert main([*args, "--features", "a,b"]) == 0
+    assert len(pd.read_csv(out)) == 30
+
+
+def test_model_with_several_targets_writes_a_column_each(plain_csv, tmp_path):
+    model = _array_model(tmp_path / "m.safetensors", n_targets=2)
+    out = tmp_path / "predicted.csv"
+
+    args = ["predict", str(model), str(plain_csv), "--features", "a,b"]
+    assert main([*args, "--out", str(out), "-q"]) == 0
+
+    predicted = pd.read_csv(out)
+    assert list(predicted.columns) == ["row", "predicted_0", "predicted_1"]
+
+
+# "MODEL", "CSV" and "OUT" stand for the fitted model, the dated CSV file and
+# an output file that already holds an earlier result.
+PREDICT_ERRORS = [
+    (["missing.safetensors", "CSV"], "cannot read missing.safetensors: no such", 1),
+    (["MODEL", "missing.csv"], "cannot read missing.csv: no such file", 1),
+    (["CSV", "CSV"], "not an sknet model file", 1),
+    (["MODEL", "RENAMED"], "no column 'a' (did you mean 'aa'?)", 1),
+    (["MODEL", "TEXT"], "column 'a' is not numeric (row 1 holds 'x')", 1),
+    (["MODEL", "HEADER"], "has no rows to predict", 1),
+    (["MODEL", "CSV", "--features", "a,b"], "--features is for a model that", 2),
+    (["MODEL", "CSV", "--date-column", "when"], "no column 'when'", 1),
+    (["MODEL", "CSV", "--out", "."], "is a directory", 1),
+    (["MODEL", "CSV", "--out", "absent/p.csv"], "absent does not exist", 1),
+    (["MODEL", "CSV", "--out", "CSV"], "is one of the inputs", 1),
+]
+
+
+@pytest.mark.parametrize(("options", "message", "expected_status"), PREDICT_ERRORS)
+def test_predict_errors_give_one_line_and_keep_earlier_output(
+    options,
+    message,
+    expected_status,
+    fitted_run,
+    dated_csv,
+    tmp_path,
+    capsys,
+    monkeypatch,
+):
+    monkeypatch.chdir(tmp_path)
+    frame = pd.read_csv(dated_csv)
+    frame.rename(columns={"a": "aa"}).to_csv("renamed.csv", index=False)
+    frame.assign(a="x").to_csv("text.csv", index=False)
+    frame.iloc[:0].to_csv("header.csv", index=False)
+    out = tmp_path / "earlier.csv"
+    out.write_text("earlier")
+    names = {
+        "MODEL": str(fitted_run / MODEL_FILE),
+        "CSV": str(dated_csv),
+        "RENAMED": "renamed.csv",
+        "TEXT": "text.csv",
+        "HEADER": "header.csv",
+    }
+    options = [names.get(option, option) for option in options]
+    if "--out" not in options:
+        options += ["--out", str(out)]
+
+    status = main(["predict", *options])
+
+    _check_one_error_line(capsys, message, status, expected_status)
+    assert out.read_text() == "earlier"
+    assert not list(tmp_path.glob("*.partial")) and not Path("absent").exists()
+
+
+def test_predict_needs_out(fitted_run, dated_csv, capsys):
+    status = main(["predict", str(fitted_run / MODEL_FILE), str(dated_csv)])
+    _check_one_error_line(capsys, "required: --out", status, 2)
