@@ -9,8 +9,9 @@ so this Griffe extension rewrites the docstring text before it is parsed:
   links to scikit-learn's reference for ``sklearn.*`` names, and plain code
   otherwise. In a type, which the page shows as code, they become the name.
 * A parameter typed ``{"a", "b"} or type, default=x`` would lose ``or type``
-  and show ``"a"`` as its default. The type is given to the parser in a form
-  it reads whole, so the written type and default are kept.
+  and show ``"a"`` as its default, and ``str or path-like`` would show as
+  ``str or path - like``. Such types are given to the parser in a form it
+  keeps as written.
 * A list of ``name : type`` entries nested in a description (the attributes
   of a returned Bunch) would run together into one paragraph; it becomes a
   Markdown list.
@@ -29,6 +30,7 @@ ROLE = re.compile(
 )
 RST_LITERAL = re.compile(r"``([^`]+)``")
 ITEM = re.compile(r"^(?P<names>\S.*?) : (?P<type>.*)$")
+HYPHENATED = re.compile(r"[A-Za-z]-[A-Za-z]")
 NESTED_ITEM = re.compile(r"^ {4}(?P<name>\w+) : (?P<type>.+)$")
 # Sections whose entries read "name : type", with the description indented.
 TYPED_SECTIONS = {
@@ -116,8 +118,11 @@ def _item_lines(lines):
             type_ = ROLE.sub(_shown_name, match["type"])
             type_ = RST_LITERAL.sub(r"\1", type_)
             # Griffe's parser takes a type that opens with "{" for a bare
-            # choice list and drops the rest of the line; a space avoids that.
-            space = "  " if type_.startswith("{") else " "
+            # choice list and drops the rest of the line, and reads a type
+            # that parses as Python as an expression ("path-like" as a
+            # subtraction). A leading space keeps such a type as written.
+            as_written = type_.startswith("{") or HYPHENATED.search(type_)
+            space = "  " if as_written else " "
             line = f"{match['names']} :{space}{type_}"
         rewritten.append(line)
     return rewritten

@@ -86,6 +86,8 @@ def test_typed_entries_keep_their_written_type_and_default(numpydoc):
             "----------",
             'loss : {"mse", "l1"} or type, default=nn.MSELoss',
             "    The loss.",
+            "path : str or path-like",
+            "    The file.",
             "",
             "Returns",
             "-------",
@@ -97,10 +99,11 @@ def test_typed_entries_keep_their_written_type_and_default(numpydoc):
         ]
     )
     lines = numpydoc._rewrite(docstring, "sknet.load", KNOWN).split("\n")
-    # Two spaces keep the parser from reading the type as a bare choice list.
+    # Two spaces keep the parser from reading these types as expressions.
     assert lines[4] == 'loss :  {"mse", "l1"} or type, default=nn.MSELoss'
-    assert lines[9] == "data : Bunch"
-    assert lines[12] == "    - `target` (ndarray of shape (n,)): The target."
+    assert lines[6] == "path :  str or path-like"
+    assert lines[11] == "data : Bunch"
+    assert lines[14] == "    - `target` (ndarray of shape (n,)): The target."
 
 
 def test_see_also_becomes_a_list(numpydoc):
