@@ -1,6 +1,7 @@
-# Two entry points, each doing its own set-up on a fresh machine:
+# Entry points, each doing its own set-up on a fresh machine:
 #   make demo   train on the built-in US macro data and write sknet-output/
 #   make test   lint, format check and the test suite
+#   make docs   build the documentation site into site/
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ BIN := $(VENV)/bin
 # "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu".
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test
+.PHONY: setup demo test docs
 
 setup: $(VENV)/.installed
 
@@ -27,3 +28,9 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# --strict turns every warning into an error, and building runs every example
+# on the pages. NO_MKDOCS_2_WARNING hides a notice that the Material theme
+# prints about future MkDocs versions.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
