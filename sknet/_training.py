@@ -104,16 +104,13 @@ class FastHistory(History):
     single entry of a single epoch; other reads are skorch's.
     """
 
-    def _last_epoch(self):
-        if not self:
-            raise ValueError("Call new_epoch before recording for the first time.")
-        return list.__getitem__(self, -1)
-
     def new_batch(self):
         list.__getitem__(self, -1)["batches"].append({})
 
     def record(self, attr, value):
-        self._last_epoch()[attr] = value
+        if not self:
+            raise ValueError("Call new_epoch before recording for the first time.")
+        list.__getitem__(self, -1)[attr] = value
 
     def record_batch(self, attr, value):
         list.__getitem__(self, -1)["batches"][-1][attr] = value
@@ -154,7 +151,7 @@ class LossLog(Callback):
         return self
 
     def on_epoch_end(self, net, **kwargs):
-        history = net.history
+        history = net.history_
         epoch = len(history)
         (train_total, train_weight), (valid_total, valid_weight) = (
             net.loss_sums_[True],
@@ -164,9 +161,15 @@ class LossLog(Callback):
         valid_loss = valid_total / valid_weight if valid_weight > 0 else math.nan
         has_valid = valid_weight > 0
         self.rows_.append((epoch, train_loss, valid_loss))
-        self._record(history, "train_loss", train_loss)
-        if has_valid or not math.isnan(valid_loss):
-            self._record(history, "valid_loss", valid_loss)
+        losses = {"train_loss": train_loss}
+        if has_valid:
+            losses["valid_loss"] = valid_loss
+        for name, value in losses.items():
+            is_best = value < self._best[name]
+            if is_best:
+                self._best[name] = value
+            history.record(name, value)
+            history.record(name + "_best", is_best)
         if not math.isfinite(train_loss) or (
             has_valid and not math.isfinite(valid_loss)
         ):
@@ -180,13 +183,6 @@ class LossLog(Callback):
                 epoch=epoch,
                 loss_log=self.as_array(),
             )
-
-    def _record(self, history, name, value):
-        is_best = value < self._best[name]
-        if is_best:
-            self._best[name] = value
-        history.record(name, value)
-        history.record(name + "_best", is_best)
 
     def as_array(self):
         """Return the rows recorded so far as a float array of shape (n, 3)."""
@@ -322,23 +318,33 @@ class TrainingNet(NeuralNet):
     # length and device checks of each batch, and walking the module tree
     # to set a training flag that train() would set the same way.
 
+    def on_epoch_begin(self, net, **kwargs):
+        # skorch's, reaching the history once rather than through the
+        # ``history`` property at every use.
+        history = self.history_
+        history.new_epoch()
+        history.record("epoch", len(history))
+
+    def on_batch_begin(self, net, **kwargs):
+        self.history_.new_batch()
+
     def notify(self, method_name, **cb_kwargs):
         fast = self._fast_path_
         if fast is None or method_name not in fast.listeners:
             super().notify(method_name, **cb_kwargs)
             return
         getattr(self, method_name)(self, **cb_kwargs)
-        for callback in fast.listeners[method_name]:
-            getattr(callback, method_name)(self, **cb_kwargs)
+        for hook in fast.listeners[method_name]:
+            hook(self, **cb_kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         # Both runs of an epoch come here, also without validation data, so
         # this is where the epoch's sums start again from zero.
         sums = self.loss_sums_[training]
-        sums[:] = [0.0, 0.0]
+        sums[0] = sums[1] = 0.0
         if iterator is None:
             return
-        history = self.history
+        history = self.history_
         loss_key = prefix + "_loss"
         size_key = prefix + "_batch_size"
         fast = self._fast_path_
@@ -349,15 +355,16 @@ class TrainingNet(NeuralNet):
             if notify_begin:
                 self.notify("on_batch_begin", batch=batch, training=training)
             else:
-                self.on_batch_begin(self, batch=batch, training=training)
+                history.new_batch()  # all that the net's own on_batch_begin does
             step = step_fn(batch, **fit_params)
             loss = step["loss"].item()
+            n_rows = len(batch[0])
             history.record_batch(loss_key, loss)
-            history.record_batch(size_key, len(batch[0]))
+            history.record_batch(size_key, n_rows)
             if notify_end:  # NeuralNet's own on_batch_end does nothing
                 self.notify("on_batch_end", batch=batch, training=training, **step)
             weights = batch[1][1]
-            weight = float(len(batch[0])) if weights is None else float(weights.sum())
+            weight = float(n_rows) if weights is None else float(weights.sum())
             sums[0] += loss * weight
             sums[1] += weight
             batch_count += 1
@@ -407,18 +414,14 @@ class TrainingNet(NeuralNet):
         return super().infer(x, **fit_params)
 
     def _zero_grad_optimizer(self, set_to_none=None):
-        optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        if (
-            self._fast_path_ is None
-            or set_to_none is False
-            or any(type(o).zero_grad is not Optimizer.zero_grad for o in optimizers)
-        ):
+        fast = self._fast_path_
+        if fast is None or not fast.plain_zero_grad or set_to_none is False:
             super()._zero_grad_optimizer(set_to_none)
             return
         # All that Optimizer.zero_grad() does by default, less its profiler
         # record, which costs more than the loop.
-        for optimizer in optimizers:
-            for group in optimizer.param_groups:
+        for name in self._optimizers:
+            for group in getattr(self, name + "_").param_groups:
                 for param in group["params"]:
                     param.grad = None
 
@@ -478,6 +481,10 @@ class _FastPath:
     def __init__(self, net):
         self.listeners = _listeners_by_hook(net.callbacks_)
         self.module_attributes = _module_attributes(net)
+        self.plain_zero_grad = all(
+            type(getattr(net, name + "_")).zero_grad is Optimizer.zero_grad
+            for name in net._optimizers
+        )
 
 
 _PER_EPOCH_HOOKS = (
@@ -490,14 +497,18 @@ _PER_EPOCH_HOOKS = (
 
 
 def _listeners_by_hook(callbacks):
-    """Map each per-epoch or per-batch hook to the callbacks that override it."""
+    """Map each per-epoch or per-batch hook to the callbacks' own versions.
+
+    A callback whose hook is skorch's do-nothing default is left out.
+    """
     listeners = {}
     for hook in _PER_EPOCH_HOOKS:
         default = getattr(Callback, hook)
+        methods = (getattr(callback, hook) for _, callback in callbacks)
         listeners[hook] = [
-            callback
-            for _, callback in callbacks
-            if getattr(getattr(callback, hook), "__func__", None) is not default
+            method
+            for method in methods
+            if getattr(method, "__func__", None) is not default
         ]
     return listeners
 
