@@ -17,7 +17,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
 from skorch.history import History
-from skorch.utils import TeeGenerator
+from skorch.utils import TeeGenerator, to_device
 from torch import nn
 from torch.nn import functional
 from torch.optim import Optimizer
@@ -150,6 +150,11 @@ class LossLog(Callback):
         self._best = {"train_loss": math.inf, "valid_loss": math.inf}
         return self
 
+    def continue_from(self, previous):
+        """Carry on the rows and best losses of another LossLog."""
+        self.rows_ = list(previous.rows_)
+        self._best = dict(previous._best)
+
     def on_epoch_end(self, net, **kwargs):
         history = net.history_
         epoch = len(history)
@@ -269,6 +274,40 @@ class TrainingNet(NeuralNet):
         except KeyboardInterrupt:
             if not self._stopped_early():
                 raise
+
+    def continue_from(self, previous):
+        """Take over the weights, optimizer state and records of ``previous``.
+
+        This net was built from the estimator's current parameters, so a
+        warm start or partial fit trains with them, not with the ones the
+        previous call used. Optimizer state (momentum, Adam's moments) is
+        kept when the optimizer class is unchanged, under the new settings.
+        Records are copied, so ``previous`` stays intact if this net fails.
+        """
+        try:
+            self.module_.load_state_dict(previous.module_.state_dict())
+        except RuntimeError as error:
+            raise ValueError(
+                "Continuing training (warm_start=True or partial_fit) cannot "
+                "change the network's shape, but the module's parameters no "
+                "longer match the trained weights. Fit a new estimator, or set "
+                "warm_start=False to start from fresh weights."
+            ) from error
+        if type(self.optimizer_) is type(previous.optimizer_):
+            settings = [
+                {key: value for key, value in group.items() if key != "params"}
+                for group in self.optimizer_.param_groups
+            ]
+            self.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+            for group, setting in zip(
+                self.optimizer_.param_groups, settings, strict=True
+            ):
+                group.update(setting)
+        self.history_ = FastHistory(list.__iter__(previous.history_))
+        dict(self.callbacks_)["loss_log"].continue_from(
+            dict(previous.callbacks_)["loss_log"]
+        )
+        return self
 
     def _stopped_early(self):
         return any(
@@ -406,6 +445,16 @@ class TrainingNet(NeuralNet):
             y_pred = self.infer(Xi, **fit_params)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred}
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        # skorch's, with the fitted check and the walk that sets every
+        # module's mode done once per call instead of once per batch.
+        self.check_is_fitted()
+        self._set_training(training)
+        for Xi, _ in self.get_iterator(self.get_dataset(X), training=training):
+            with torch.set_grad_enabled(training):
+                y_infer = self.infer(Xi)
+            yield to_device(y_infer, device=device)
 
     def infer(self, x, **fit_params):
         # A TensorData is built on the net's device, so x needs no moving.
