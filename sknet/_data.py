@@ -32,10 +32,12 @@ def check_all_finite(array, name, feature_names=None):
     kind = "NaN" if np.isnan(value) else "an infinite value"
     others = len(bad_rows) - 1
     more = f" ({others} more non-finite entries follow)" if others else ""
+    fix = "drop those rows or correct them"
+    if name.startswith("X"):
+        fix = "drop those rows or impute them, e.g. with SimpleImputer in a Pipeline"
     raise ValueError(
-        f"{name} contains {kind} at {where}{more}. The network cannot train on "
-        "missing or infinite values: drop those rows or impute them, for example "
-        "with sklearn.impute.SimpleImputer in a Pipeline."
+        f"{name} contains {kind} at {where}{more}. The network needs finite "
+        f"numbers: {fix}."
     )
 
 

@@ -4,6 +4,8 @@ import contextlib
 import copy
 import inspect
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -440,7 +442,9 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
         fit_task = begin_fit_task(self, X, y, epochs)
         with _seeded_torch(seeds, device):
-            net = self.net_ if keep_weights else self._new_net(X, y, dtype, device)
+            net = self._new_net(X, y, dtype, device)
+            if keep_weights:
+                net.continue_from(self.net_)
             net.target_is_1d = y.ndim == 1
             call_callbacks = []
             if fit_task is not None:
@@ -448,7 +452,7 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 call_callbacks.append(("sklearn_epochs", epochs_task))
             net.generator = _torch_generator(seeds, device)
             try:
-                self._run_epochs(net, data, epochs, keep_weights, call_callbacks)
+                self._run_epochs(net, data, epochs, call_callbacks)
             finally:
                 net.generator = None
 
@@ -465,14 +469,13 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "validation_fraction (for example 0.1)."
             )
 
-    def _run_epochs(self, net, data, epochs, keep_weights, call_callbacks):
-        snapshot = _snapshot(net) if keep_weights else None
+    def _run_epochs(self, net, data, epochs, call_callbacks):
+        # Training runs on a net of its own: if it fails, the estimator keeps
+        # the model it had before.
         try:
             net.train_epochs(data, epochs, call_callbacks)
         except TrainingDivergedError as error:
-            if snapshot is not None:
-                _restore(net, snapshot)
-            elif not self.__sklearn_is_fitted__():
+            if not self.__sklearn_is_fitted__():
                 self.loss_log_ = error.loss_log
             raise
 
@@ -499,10 +502,22 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             module__n_output=as_2d_target(y).shape[1],
             **routed,
         )
-        return net.initialize()
+        try:
+            return net.initialize()
+        except ValueError as error:
+            # torch.optim refuses a module without parameters in these words.
+            if "empty parameter list" not in str(error):
+                raise
+            raise ValueError(
+                f"The module {self.module.__name__} has no trainable parameters, "
+                "so there is nothing to fit. Give it at least one layer with "
+                "weights, such as torch.nn.Linear(n_input, n_output)."
+            ) from error
 
     def _callbacks(self):
-        callbacks = list(self.callbacks or [])
+        # Copies, so that fitting never changes the callbacks the user passed
+        # (a parameter) and parallel fits never share their state.
+        callbacks = copy.deepcopy(list(self.callbacks or []))
         if self.early_stopping:
             stopper = EarlyStopping(
                 monitor="valid_loss",
@@ -551,12 +566,12 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "died during training. Standardise X (StandardScaler in a "
                 "Pipeline), lower lr, or try module__activation='tanh'.",
                 ConstantPredictionWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
 
     # -- data preparation ------------------------------------------------
 
-    def _validate_inputs(self, X, reset):
+    def _validate_inputs(self, X, reset, name="X"):
         X = validate_data(
             self,
             X,
@@ -566,7 +581,7 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             ensure_all_finite=False,
         )
         X = densify(X)
-        check_all_finite(X, "X", getattr(self, "feature_names_in_", None))
+        check_all_finite(X, name, getattr(self, "feature_names_in_", None))
         return X
 
     def _validate_training_data(self, X, y, sample_weight, reset):
@@ -609,7 +624,7 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
                 "validation_fraction=None with explicit validation data, or drop "
                 "X_val and y_val."
             )
-        X_val = self._validate_inputs(X_val, reset=False)
+        X_val = self._validate_inputs(X_val, reset=False, name="X_val")
         y_val = np.asarray(y_val, dtype=X_val.dtype)
         if y_val.shape[1:] != y.shape[1:] or len(y_val) != len(X_val):
             raise ValueError(
@@ -649,6 +664,20 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         if X_val is not None:
             valid = TensorData(tensor(X_val), tensor(as_2d_target(y_val)))
         return TrainValidData(train, valid)
+
+
+def _caller_stacklevel():
+    """Return the ``stacklevel`` that points a warning at the code calling sknet."""
+    package = os.path.dirname(__file__)
+    # fit and partial_fit run inside scikit-learn's callback wrapper.
+    wrapper = with_callbacks(lambda: None).__code__.co_filename
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        os.path.dirname(frame.f_code.co_filename) == package
+        or frame.f_code.co_filename == wrapper
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _seed_from(random_state):
@@ -696,20 +725,6 @@ def _seeded_torch(seeds, device):
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(int(seeds.generate_state(1)[0]))
         yield
-
-
-def _snapshot(net):
-    return {
-        "module": copy.deepcopy(net.module_.state_dict()),
-        "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
-        "epochs": len(net.history),
-    }
-
-
-def _restore(net, snapshot):
-    net.module_.load_state_dict(snapshot["module"])
-    net.optimizer_.load_state_dict(snapshot["optimizer"])
-    net.forget_epochs_after(snapshot["epochs"])
 
 
 def _accepts_argument(factory, name):

@@ -1,5 +1,6 @@
 """The default network: a plain multilayer perceptron."""
 
+import numbers
 from collections.abc import Sequence
 
 from torch import nn
@@ -59,7 +60,7 @@ class Net(nn.Module):
         _check_layer_arguments(hidden_layer_sizes, activation, dropout)
         layers: list[nn.Module] = []
         width = n_input
-        for size in hidden_layer_sizes:
+        for size in map(int, hidden_layer_sizes):
             layers.append(nn.Linear(width, size))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
@@ -73,9 +74,17 @@ class Net(nn.Module):
 
 
 def _check_layer_arguments(hidden_layer_sizes, activation, dropout):
+    problems = layer_argument_problems(hidden_layer_sizes, activation, dropout)
+    if problems:
+        raise ValueError("Invalid Net arguments: " + "; ".join(problems) + ".")
+
+
+def layer_argument_problems(hidden_layer_sizes, activation, dropout):
+    """Return a description of each invalid argument of :class:`Net`."""
     problems = []
-    if isinstance(hidden_layer_sizes, (int, str)) or not all(
-        isinstance(size, int) and size > 0 for size in hidden_layer_sizes
+    if isinstance(hidden_layer_sizes, (numbers.Integral, str)) or not all(
+        isinstance(size, numbers.Integral) and not isinstance(size, bool) and size > 0
+        for size in hidden_layer_sizes
     ):
         problems.append(
             "hidden_layer_sizes must be a sequence of positive integers such as "
@@ -87,5 +96,4 @@ def _check_layer_arguments(hidden_layer_sizes, activation, dropout):
         )
     if not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         problems.append(f"dropout must be a number in [0, 1); got {dropout!r}")
-    if problems:
-        raise ValueError("Invalid Net arguments: " + "; ".join(problems) + ".")
+    return problems

@@ -10,6 +10,8 @@ import torch
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._network import Net, layer_argument_problems
+
 # Components whose constructor arguments are set as ``<prefix>__<name>``.
 ROUTED_PREFIXES = ("module", "optimizer", "criterion", "callbacks")
 
@@ -29,6 +31,9 @@ CRITERIA = {
 }
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+# skorch parameters for its DataLoader pipeline, which NetRegressor replaces.
+SKORCH_DATA_PARAMETERS = ("iterator_train", "iterator_valid", "dataset", "train_split")
 
 # Arguments that NetRegressor supplies itself, with the setting to use instead.
 RESERVED_ARGUMENTS = {
@@ -102,10 +107,9 @@ def _is_callback_list(value):
 
 
 def _is_random_state(value):
-    return value is None or (
-        isinstance(value, (numbers.Integral, np.random.RandomState))
-        and not isinstance(value, bool)
-    )
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return 0 <= value < 2**32
+    return value is None or isinstance(value, np.random.RandomState)
 
 
 def _is_device(value):
@@ -148,7 +152,7 @@ PARAMETER_TABLE = {
     ),
     "random_state": (
         _is_random_state,
-        "None, an integer or a numpy.random.RandomState",
+        "None, an integer in [0, 2**32) or a numpy.random.RandomState",
     ),
     "dtype": (_is_dtype, "None, 'float32' or 'float64'"),
     "device": (_is_device, "'cpu', 'cuda', 'cuda:N' or 'auto'"),
@@ -205,12 +209,49 @@ def check_parameters(estimator, names):
         value = getattr(estimator, name)
         if not check(value):
             problems.append(f"{name} must be {allowed}; got {value!r}")
+    if _is_module_factory(estimator.module):
+        problems += _check_module_signature(estimator.module)
+    if estimator.module is Net:
+        problems += _check_net_arguments(estimator)
     problems += _check_routed_arguments(estimator, names)
     if problems:
         raise ValueError(
             f"Invalid parameters for {type(estimator).__name__}:\n- "
             + "\n- ".join(problems)
         )
+
+
+def _check_net_arguments(estimator):
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(Net).parameters.items()
+        if parameter.default is not parameter.empty
+    }
+    given = {
+        key.partition("__")[2]: value
+        for key, value in routed_arguments(estimator).items()
+        if key.startswith("module__")
+    }
+    arguments = {name: given.get(name, default) for name, default in defaults.items()}
+    return [f"module__{problem}" for problem in layer_argument_problems(**arguments)]
+
+
+def _check_module_signature(module):
+    try:
+        parameters = inspect.signature(module).parameters
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return []
+    missing = [name for name in ("n_input", "n_output") if name not in parameters]
+    if not missing:
+        return []
+    return [
+        f"module {module.__name__} must accept the keyword arguments n_input and "
+        f"n_output (the widths read from X and y), but lacks {missing}; wrap "
+        "existing layers in a class such as "
+        "'class MyNet(nn.Module): def __init__(self, n_input, n_output): ...'"
+    ]
 
 
 def routed_arguments(estimator):
@@ -226,7 +267,13 @@ def _check_routed_arguments(estimator, names):
     problems = []
     for key in estimator._component_arguments:
         prefix, _, argument = key.partition("__")
-        if prefix not in ROUTED_PREFIXES or not argument:
+        if prefix in SKORCH_DATA_PARAMETERS:
+            problems.append(
+                f"{key}: skorch's data-loading parameters do not apply, because "
+                "NetRegressor slices in-memory tensors itself; use batch_size, "
+                "shuffle, validation_fraction or X_val/y_val instead"
+            )
+        elif prefix not in ROUTED_PREFIXES or not argument:
             rest = argument or key
             valid = names + [f"{known}__{rest}" for known in ROUTED_PREFIXES]
             problems.append(f"unknown parameter {key!r}{did_you_mean(key, valid)}")

@@ -31,7 +31,6 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
 from torch import nn
 
 from ._exceptions import SknetWarning
@@ -696,7 +695,15 @@ def _rebuild_regressor(record, tensors, device, path):
     with torch.random.fork_rng(devices=[]):
         net = regressor._new_net(*shapes, dtype, _resolve_device(device))
     _load_weights(net.module_, tensors, params["module"], path)
-    net.callbacks_.append(("loaded_from_file", LoadedFromFile(str(path))))
+    # The file keeps the weights but neither the optimizer's state (momentum,
+    # Adam's moments) nor the per-epoch history, so training on from it would
+    # silently differ from training on before saving.
+    net.continuation_refusal = (
+        f"This network was loaded from {path}, which holds its weights but not "
+        "the optimizer's state or the training history, so it cannot continue "
+        "training (warm_start=True or partial_fit). Fit it anew with "
+        "warm_start=False, or fit sklearn.base.clone(model)."
+    )
 
     net.target_is_1d = fitted["target_is_1d"]
     regressor.net_ = net
@@ -786,31 +793,6 @@ def _import_class(class_path, source):
             "torch.optim.Optimizer subclass; refusing to use it."
         )
     return found
-
-
-class LoadedFromFile(Callback):
-    """Refuse to continue training a network loaded from a model file.
-
-    The file keeps the weights but neither the optimizer's state (momentum,
-    Adam's moments) nor the per-epoch history, so training on from it would
-    silently differ from training on before saving.
-
-    Parameters
-    ----------
-    source : str
-        The file the network was loaded from, named in the error.
-    """
-
-    def __init__(self, source):
-        self.source = source
-
-    def on_train_begin(self, net, **kwargs):
-        raise RuntimeError(
-            f"This network was loaded from {self.source}, which holds its "
-            "weights but not the optimizer's state or the training history, so "
-            "it cannot continue training (warm_start=True or partial_fit). Fit "
-            "it anew with warm_start=False, or fit sklearn.base.clone(model)."
-        )
 
 
 # -- ONNX ----------------------------------------------------------------

@@ -283,7 +283,12 @@ class TrainingNet(NeuralNet):
         previous call used. Optimizer state (momentum, Adam's moments) is
         kept when the optimizer class is unchanged, under the new settings.
         Records are copied, so ``previous`` stays intact if this net fails.
+        A net that cannot be continued carries the reason in its
+        ``continuation_refusal`` attribute.
         """
+        refusal = getattr(previous, "continuation_refusal", None)
+        if refusal:
+            raise RuntimeError(refusal)
         try:
             self.module_.load_state_dict(previous.module_.state_dict())
         except RuntimeError as error:

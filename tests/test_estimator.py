@@ -406,3 +406,50 @@ def test_no_warnings_on_a_plain_fit(linear_data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         NetRegressor(**FAST).fit(X, y).predict(X)
+
+
+def test_warm_start_trains_with_the_current_settings(linear_data):
+    X, y = linear_data
+    reg = NetRegressor(max_epochs=3, random_state=0, warm_start=True).fit(X, y)
+    reg.set_params(lr=0.1, optimizer="adam", criterion="l1", batch_size=16)
+    reg.fit(X, y)
+    assert isinstance(reg.net_.optimizer_, torch.optim.Adam)
+    assert reg.net_.optimizer_.param_groups[0]["lr"] == 0.1
+    assert isinstance(reg.net_.criterion_, nn.L1Loss)
+    assert reg.net_.history[-1, "train_batch_count"] == 4
+    assert reg.loss_log_[:, 0].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_warm_start_keeps_optimizer_state_under_new_settings(linear_data):
+    X, y = linear_data
+    reg = NetRegressor(**FAST, warm_start=True).fit(X, y)
+    reg.set_params(lr=0.001).fit(X, y)
+    state = reg.net_.optimizer_.state_dict()
+    assert state["param_groups"][0]["lr"] == 0.001
+    assert all(entry["step"] == 40 for entry in state["state"].values())
+
+
+def test_warm_start_cannot_change_the_network_shape(linear_data):
+    X, y = linear_data
+    reg = NetRegressor(**FAST, warm_start=True).fit(X, y)
+    reg.set_params(module__hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="cannot change the network's shape"):
+        reg.fit(X, y)
+    assert reg.n_iter_ == 20
+
+
+def test_fitting_leaves_the_given_callbacks_untouched(linear_data):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = linear_data
+    stopper = EarlyStopping(patience=2, sink=lambda message: None)
+    reg = NetRegressor(**FAST, callbacks=[stopper]).fit(X, y, X_val=X, y_val=y)
+    assert not hasattr(stopper, "best_epoch_")
+    assert reg.callbacks[0] is stopper
+
+
+def test_constant_prediction_warning_points_at_the_caller():
+    X = np.linspace(0, 100, 20).reshape(-1, 1)
+    with pytest.warns(ConstantPredictionWarning) as record:
+        NetRegressor(lr=0.1, max_epochs=200, random_state=0).fit(X, 5 * X.ravel())
+    assert record[0].filename == __file__

@@ -174,10 +174,10 @@ class HookCounter(Callback):
 
 def test_callbacks_get_every_hook_they_override(split_data):
     X, y, X_val, y_val = split_data
-    counter = HookCounter()
-    NetRegressor(max_epochs=3, batch_size=32, callbacks=[counter]).fit(
-        X, y, X_val=X_val, y_val=y_val
-    )
+    reg = NetRegressor(max_epochs=3, batch_size=32, callbacks=[HookCounter()])
+    reg.fit(X, y, X_val=X_val, y_val=y_val)
+    # The net trains with a copy of each callback passed to the estimator.
+    counter = reg.net_.callbacks_[-1][1]
     train_batches, valid_batches = 3, 1  # 70 rows and 20 rows, 32 a batch
     assert counter.counts_ == {
         "on_epoch_begin": 3,

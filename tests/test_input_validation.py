@@ -167,3 +167,10 @@ def test_module_with_wrong_output_shape_is_explained():
 
     with pytest.raises(ValueError, match=r"outputs of shape \(12,\) .* \(12, 1\)"):
         NetRegressor(Squeezed, max_epochs=1).fit(X, y)
+
+
+def test_non_finite_validation_data_is_named():
+    X_val = X.copy()
+    X_val[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X_val contains NaN at row 2"):
+        fit(X, y, X_val=X_val, y_val=y)

@@ -109,3 +109,46 @@ def test_parameters_are_not_checked_in_init_or_set_params():
     reg = NetRegressor(lr="fast", max_epochs=None)
     reg.set_params(batch_size="big")
     assert reg.lr == "fast"
+
+
+def test_numpy_integers_are_layer_sizes():
+    reg = NetRegressor(max_epochs=1, module__hidden_layer_sizes=np.array([4, 3]))
+    assert reg.fit(X, y).module_.layers[2].in_features == 4
+
+
+def test_net_arguments_are_checked_with_the_other_parameters():
+    reg = NetRegressor(lr=-1, module__activation="x", module__dropout=2)
+    with pytest.raises(ValueError) as info:
+        reg.fit(X, y)
+    message = str(info.value)
+    assert "lr must be" in message
+    assert "module__activation must be one of" in message
+    assert "module__dropout must be" in message
+
+
+@pytest.mark.parametrize("name", ["iterator_train__shuffle", "train_split"])
+def test_skorch_data_loading_parameters_are_explained(name):
+    with pytest.raises(ValueError, match="skorch's data-loading parameters"):
+        NetRegressor(max_epochs=1, **{name: None}).fit(X, y)
+
+
+def test_random_state_must_be_a_valid_seed():
+    with pytest.raises(ValueError, match=r"random_state must be None, an integer"):
+        NetRegressor(random_state=-1).fit(X, y)
+
+
+def test_module_without_width_arguments_is_explained():
+    with pytest.raises(ValueError, match="must accept the keyword arguments n_input"):
+        NetRegressor(torch.nn.Linear, max_epochs=1).fit(X, y)
+
+
+def test_module_without_parameters_is_explained():
+    class Identity(torch.nn.Module):
+        def __init__(self, n_input, n_output):
+            super().__init__()
+
+        def forward(self, X):
+            return X[:, :1]
+
+    with pytest.raises(ValueError, match="has no trainable parameters"):
+        NetRegressor(Identity, max_epochs=1).fit(X, y)
