@@ -310,7 +310,7 @@ def _fit(args):
     _require_extras(
         ["pandas", "matplotlib"] + (["statsmodels"] if args.data is None else [])
     )
-    out = _check_out_dir(Path(args.out))
+    out = _check_out_dir(args.out)
     table = _builtin_table() if args.data is None else _csv_table(args)
     split = _split(table, args.test_size, args.seed)
 
@@ -356,7 +356,11 @@ def _require_extras(needed):
         )
 
 
-def _check_out_dir(out):
+def _check_out_dir(text):
+    # Path("") would quietly mean the current directory.
+    if not text.strip():
+        raise CommandError("--out needs a directory name; got an empty string")
+    out = Path(text)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} exists and is not a directory")
     existing = _nearest_existing(out)
@@ -543,10 +547,15 @@ def _parse_dates(values):
         with warnings.catch_warnings():
             # Dates in an unusual format are parsed one by one; that is fine.
             warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+            warnings.filterwarnings("ignore", "Parsing dates in", UserWarning)
             return pd.to_datetime(values)
     except (ValueError, TypeError) as error:
+        # pandas names the first value it could not read; its advice on
+        # parsing options concerns Python code, not this command.
+        reason = _first_line(error).split(". You might want")[0]
         raise CommandError(
-            f"cannot read column {name!r} as dates: {_first_line(error)}"
+            f"cannot read column {name!r} as dates ({reason}); write dates as "
+            "YYYY-MM-DD, or choose another --date-column"
         ) from None
 
 

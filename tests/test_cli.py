@@ -475,3 +475,19 @@ def test_predict_errors_give_one_line_and_keep_earlier_output(
 def test_predict_needs_out(fitted_run, dated_csv, capsys):
     status = main(["predict", str(fitted_run / MODEL_FILE), str(dated_csv)])
     _check_one_error_line(capsys, "required: --out", status, 2)
+
+
+def test_empty_out_is_refused(capsys):
+    assert main(["fit", "--out", "", "--epochs", "1"]) != 0
+    assert "--out needs a directory name" in capsys.readouterr().err
+
+
+def test_unreadable_dates_are_explained_in_full(tmp_path, capsys):
+    data = tmp_path / "dated.csv"
+    rows = ["date,x,y"] + [f"2001-01-{day:02d},{day},{day}" for day in range(1, 9)]
+    data.write_text("\n".join([*rows, "notadate,9,9"]) + "\n")
+    status = main(["fit", str(data), "--target", "y", "--out", str(tmp_path / "o")])
+    assert status != 0
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("sknet: error: cannot read column 'date' as dates")
+    assert error.endswith("write dates as YYYY-MM-DD, or choose another --date-column")
