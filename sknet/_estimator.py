@@ -6,6 +6,7 @@ import inspect
 import math
 import os
 import sys
+import uuid
 import warnings
 
 import numpy as np
@@ -518,6 +519,7 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # Copies, so that fitting never changes the callbacks the user passed
         # (a parameter) and parallel fits never share their state.
         callbacks = copy.deepcopy(list(self.callbacks or []))
+        _give_each_fit_its_own_folder(callbacks)
         if self.early_stopping:
             stopper = EarlyStopping(
                 monitor="valid_loss",
@@ -725,6 +727,20 @@ def _seeded_torch(seeds, device):
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(int(seeds.generate_state(1)[0]))
         yield
+
+
+def _give_each_fit_its_own_folder(callbacks):
+    """Point file-writing callbacks (skorch's checkpoints) at a fresh subfolder.
+
+    Fits running side by side, as in a parallel GridSearchCV, would otherwise
+    overwrite each other's files. The folder used is in the callback's
+    ``dirname`` on ``net_.callbacks_``.
+    """
+    fit_folder = f"fit-{uuid.uuid4().hex[:12]}"
+    for item in callbacks:
+        callback = item[1] if isinstance(item, tuple) else item
+        if isinstance(getattr(callback, "dirname", None), str):
+            callback.dirname = os.path.join(callback.dirname, fit_folder)
 
 
 def _accepts_argument(factory, name):

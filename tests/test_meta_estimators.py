@@ -1,6 +1,7 @@
 """NetRegressor inside scikit-learn's meta-estimators and inspection tools."""
 
 import pickle
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -170,3 +171,18 @@ def test_net_beside_ols_in_a_pipeline_grid(data):
     grid = {"linearregression": [LinearRegression(), NetRegressor(**FAST)]}
     search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
     assert len(search.cv_results_["mean_test_score"]) == 2
+
+
+def test_parallel_fits_write_checkpoints_to_separate_folders(data, tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, y = data
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor="train_loss_best")
+    reg = NetRegressor(**FAST, callbacks=[checkpoint])
+    results = cross_validate(reg, X, y, cv=3, n_jobs=2, return_estimator=True)
+    folders = {fitted.net_.callbacks_[-1][1].dirname for fitted in results["estimator"]}
+    assert len(folders) == 3
+    for folder in folders:
+        assert folder.startswith(str(tmp_path))
+        assert (Path(folder) / "params.pt").is_file()
+    assert checkpoint.dirname == str(tmp_path)
