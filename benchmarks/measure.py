@@ -16,18 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def alternate(runs, repeats, warmups=None):
-    """Time each run in turn for ``repeats`` rounds; return seconds per run.
+    """Time each run in turn, round after round; return seconds per run.
 
-    ``runs`` maps a name to a callable. Each callable in ``warmups`` (by
-    default ``runs`` itself) is called once first, so that first-call costs
-    (thread pools, lazy imports, allocator growth) stay out of the timings.
-    The rounds rotate which run goes first.
+    ``runs`` maps a name to a callable. ``repeats`` is the number of rounds,
+    or a mapping from name to the number of rounds that run takes part in
+    (slow contenders can sit out the later rounds). Each callable in
+    ``warmups`` (by default ``runs`` itself) is called once first, so that
+    first-call costs (thread pools, lazy imports, allocator growth) stay out
+    of the timings. The rounds rotate which run goes first.
     """
+    if not isinstance(repeats, dict):
+        repeats = dict.fromkeys(runs, repeats)
     for warmup in (warmups or runs).values():
         warmup()
-    names = list(runs)
-    seconds = {name: [] for name in names}
-    for round_number in range(repeats):
+    seconds = {name: [] for name in runs}
+    for round_number in range(max(repeats.values())):
+        names = [name for name in runs if repeats[name] > round_number]
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
             gc.collect()

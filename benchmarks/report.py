@@ -83,6 +83,8 @@ def format_value(value, unit):
         return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
     if unit == "instructions":
         return f"{value / 1e6:.3g} M"
+    if unit == "samples/s" and value >= 1e6:
+        return f"{value / 1e6:.3g} M/s"
     if unit == "samples/s":
         return f"{value / 1e3:.3g} k/s"
     if unit == "MiB":
