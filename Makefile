@@ -1,6 +1,6 @@
 # Entry points, each doing its own set-up on a fresh machine:
 #   make demo   train on the built-in US macro data and write sknet-output/
-#   make test   lint, format check and the test suite
+#   make test   lint, format check, the documentation build and the test suite
 #   make docs   build the documentation site into site/
 PYTHON ?= python3
 VENV ?= .venv
@@ -27,6 +27,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(MAKE) docs
 	$(BIN)/python -m pytest
 
 # --strict turns every warning into an error, and building runs every example

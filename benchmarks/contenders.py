@@ -131,7 +131,9 @@ def hand_batches(X, y, epochs, batch_size=None, hidden=32, seed=0):
     return net, np.array(loss_log)
 
 
-def sknet_batches(X, y, epochs, batch_size=None, hidden=32, seed=0, callbacks=None):
+def sknet_batches(
+    X, y, epochs, batch_size=None, hidden=32, seed=0, callbacks=None, dtype=None
+):
     reg = NetRegressor(
         lr=LR,
         max_epochs=epochs,
@@ -139,6 +141,7 @@ def sknet_batches(X, y, epochs, batch_size=None, hidden=32, seed=0, callbacks=No
         random_state=seed,
         module__hidden_layer_sizes=(hidden,),
         callbacks=callbacks,
+        dtype=dtype,
     )
     return reg.fit(X, y)
 
