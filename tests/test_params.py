@@ -112,7 +112,8 @@ def test_parameters_are_not_checked_in_init_or_set_params():
 
 
 def test_numpy_integers_are_layer_sizes():
-    reg = NetRegressor(max_epochs=1, module__hidden_layer_sizes=np.array([4, 3]))
+    sizes = np.array([4, 3])
+    reg = NetRegressor(max_epochs=1, random_state=0, module__hidden_layer_sizes=sizes)
     assert reg.fit(X, y).module_.layers[2].in_features == 4
 
 
