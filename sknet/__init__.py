@@ -1,5 +1,6 @@
 """sknet: PyTorch networks as first-class scikit-learn regressors."""
 
+from ._cv import NetRegressorCV
 from ._estimator import NetRegressor
 from ._exceptions import (
     ConstantPredictionWarning,
@@ -8,15 +9,21 @@ from ._exceptions import (
 )
 from ._network import Net
 from ._persistence import export_onnx, load_model, save_model
-from ._plotting import LossCurveDisplay, TimeSeriesPredictionDisplay
+from ._plotting import (
+    CVLossCurveDisplay,
+    LossCurveDisplay,
+    TimeSeriesPredictionDisplay,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVLossCurveDisplay",
     "ConstantPredictionWarning",
     "LossCurveDisplay",
     "Net",
     "NetRegressor",
+    "NetRegressorCV",
     "SknetWarning",
     "TimeSeriesPredictionDisplay",
     "TrainingDivergedError",

@@ -47,7 +47,119 @@ from ._training import TensorData, TrainingNet, TrainValidData
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 
-class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
+class NetworkEstimatorMixin:
+    """What sknet's estimators share: component arguments and input checks.
+
+    Arguments such as ``module__dropout`` are kept apart from the declared
+    parameters and exposed through ``get_params`` and ``set_params``; the
+    inputs are validated and converted the same way by every estimator.
+    """
+
+    # -- scikit-learn parameter protocol ---------------------------------
+
+    def get_params(self, deep=True):
+        """Get parameters, including the ``<component>__<argument>`` ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._component_arguments)
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including ``<component>__<argument>`` ones.
+
+        Like the constructor, this only stores values: every parameter is
+        checked at :meth:`fit`, where a misspelt name is reported with the
+        closest valid one.
+
+        Returns
+        -------
+        self : estimator
+        """
+        declared = self._get_param_names()
+        for key, value in params.items():
+            if key in declared:
+                setattr(self, key, value)
+            elif hasattr(type(self), key):
+                raise ValueError(
+                    f"{key!r} is a method or property of {type(self).__name__}, "
+                    "not a parameter; see get_params() for the parameters."
+                )
+            else:
+                self._component_arguments[key] = value
+        return self
+
+    def __getattr__(self, name):
+        # Lets ``reg.module__dropout`` read a component argument.
+        arguments = self.__dict__.get("_component_arguments", {})
+        if name in arguments:
+            return arguments[name]
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
+    # -- data preparation ------------------------------------------------
+
+    def _validate_inputs(self, X, reset, name="X"):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=True,
+            dtype=self._accepted_dtypes(),
+            ensure_all_finite=False,
+        )
+        X = densify(X)
+        check_all_finite(X, name, getattr(self, "feature_names_in_", None))
+        return X
+
+    def _validate_training_data(self, X, y, sample_weight, reset):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        check_target_finite(y)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=True,
+            dtype=self._accepted_dtypes(),
+            ensure_all_finite=False,
+            multi_output=True,
+            y_numeric=True,
+        )
+        X = densify(X)
+        check_all_finite(X, "X", getattr(self, "feature_names_in_", None))
+        y = np.asarray(y, dtype=X.dtype)
+        if not reset and as_2d_target(y).shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {as_2d_target(y).shape[1]} target columns, but this "
+                f"estimator was fitted with {self.n_outputs_}. Continue training "
+                "with the same targets, or fit a new estimator."
+            )
+        return X, y, check_sample_weight(sample_weight, len(X), X.dtype)
+
+    def _accepted_dtypes(self):
+        chosen = normalise_dtype(self.dtype)
+        if chosen is None:
+            return [np.float64, np.float32]
+        return _NUMPY_DTYPES[chosen]
+
+
+class NetRegressor(
+    NetworkEstimatorMixin, CallbackSupportMixin, RegressorMixin, BaseEstimator
+):
     """A PyTorch network trained through skorch, as a scikit-learn regressor.
 
     By default it runs the classic full-batch workflow: an MLP (:class:`Net`)
@@ -231,57 +343,6 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         # Component arguments live apart from the declared parameters, so that
         # the instance's own attributes are exactly its signature.
         self._component_arguments = dict(kwargs)
-
-    # -- scikit-learn parameter protocol ---------------------------------
-
-    def get_params(self, deep=True):
-        """Get parameters, including the ``<component>__<argument>`` ones.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the parameters of contained estimators.
-
-        Returns
-        -------
-        params : dict
-        """
-        params = super().get_params(deep=deep)
-        params.update(self._component_arguments)
-        return params
-
-    def set_params(self, **params):
-        """Set parameters, including ``<component>__<argument>`` ones.
-
-        Like the constructor, this only stores values: every parameter is
-        checked at :meth:`fit`, where a misspelt name is reported with the
-        closest valid one.
-
-        Returns
-        -------
-        self : NetRegressor
-        """
-        declared = self._get_param_names()
-        for key, value in params.items():
-            if key in declared:
-                setattr(self, key, value)
-            elif hasattr(type(self), key):
-                raise ValueError(
-                    f"{key!r} is a method or property of {type(self).__name__}, "
-                    "not a parameter; see get_params() for the parameters."
-                )
-            else:
-                self._component_arguments[key] = value
-        return self
-
-    def __getattr__(self, name):
-        # Lets ``reg.module__dropout`` read a component argument.
-        arguments = self.__dict__.get("_component_arguments", {})
-        if name in arguments:
-            return arguments[name]
-        raise AttributeError(
-            f"{type(self).__name__!r} object has no attribute {name!r}"
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -581,48 +642,6 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     # -- data preparation ------------------------------------------------
 
-    def _validate_inputs(self, X, reset, name="X"):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=True,
-            dtype=self._accepted_dtypes(),
-            ensure_all_finite=False,
-        )
-        X = densify(X)
-        check_all_finite(X, name, getattr(self, "feature_names_in_", None))
-        return X
-
-    def _validate_training_data(self, X, y, sample_weight, reset):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        check_target_finite(y)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=True,
-            dtype=self._accepted_dtypes(),
-            ensure_all_finite=False,
-            multi_output=True,
-            y_numeric=True,
-        )
-        X = densify(X)
-        check_all_finite(X, "X", getattr(self, "feature_names_in_", None))
-        y = np.asarray(y, dtype=X.dtype)
-        if not reset and as_2d_target(y).shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {as_2d_target(y).shape[1]} target columns, but this "
-                f"estimator was fitted with {self.n_outputs_}. Continue training "
-                "with the same targets, or fit a new estimator."
-            )
-        return X, y, check_sample_weight(sample_weight, len(X), X.dtype)
-
     def _validate_validation_data(self, X_val, y_val, y):
         if (X_val is None) != (y_val is None):
             raise ValueError("Pass X_val and y_val together, or neither.")
@@ -644,12 +663,6 @@ class NetRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             )
         check_all_finite(y_val, "y_val")
         return X_val, y_val
-
-    def _accepted_dtypes(self):
-        chosen = normalise_dtype(self.dtype)
-        if chosen is None:
-            return [np.float64, np.float32]
-        return _NUMPY_DTYPES[chosen]
 
     def _compute_dtype(self, X):
         if self.__sklearn_is_fitted__() and self.warm_start:

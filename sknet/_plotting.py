@@ -172,6 +172,173 @@ class LossCurveDisplay:
         return self
 
 
+class CVLossCurveDisplay:
+    """Training and validation loss of every fold of a cross-validated search.
+
+    One colour per candidate; each fold's validation curve is drawn solid
+    and its training curve dashed, so the spread between folds shows how
+    much the learning curve depends on the rows held out.
+
+    Parameters
+    ----------
+    cv_loss_log : array-like of shape (n_candidates, n_splits, n_epochs, 3)
+        ``[epoch, train_loss, val_loss]`` rows per candidate and fold, as in
+        ``NetRegressorCV.cv_loss_log_``.
+    candidates : list of int
+        The candidates to draw.
+    labels : list of str, default=None
+        A legend label per drawn candidate. None labels them by index.
+
+    Attributes
+    ----------
+    lines_ : dict of (int, int, str) to matplotlib Line2D
+        Keyed by ``(candidate, fold, "train" or "validation")``.
+    ax_ : matplotlib Axes
+        The axes drawn on.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+
+    See Also
+    --------
+    NetRegressorCV : Records the curves in ``cv_loss_log_``.
+    LossCurveDisplay : The curves of one fitted network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from sknet import CVLossCurveDisplay, NetRegressorCV
+    >>> X = np.linspace(-1, 1, 60).reshape(-1, 1)
+    >>> search = NetRegressorCV(
+    ...     {"lr": [0.01, 0.1]}, cv=3, max_epochs=30, random_state=0
+    ... ).fit(X, 2 * X.ravel())
+    >>> display = CVLossCurveDisplay.from_estimator(
+    ...     search, candidates="all", ax=Figure().subplots()
+    ... )
+    >>> len(display.lines_)
+    12
+    """
+
+    def __init__(self, *, cv_loss_log, candidates, labels=None):
+        self.cv_loss_log = cv_loss_log
+        self.candidates = candidates
+        self.labels = labels
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, *, candidates="best", ax=None, log_scale=False, train=True
+    ):
+        """Plot the per-fold curves of a fitted :class:`NetRegressorCV`.
+
+        Parameters
+        ----------
+        estimator : NetRegressorCV
+            A fitted search, or a Pipeline ending in one.
+        candidates : "best", "all", int or list of int, default="best"
+            Which candidates to draw, by their index in ``cv_results_``.
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a figure with pyplot.
+        log_scale : bool, default=False
+            Draw the loss on a logarithmic axis.
+        train : bool, default=True
+            Also draw the training curves.
+
+        Returns
+        -------
+        display : CVLossCurveDisplay
+        """
+        search = _final_step(estimator)
+        if not hasattr(search, "cv_loss_log_"):
+            raise ValueError(
+                f"{type(search).__name__} has no cv_loss_log_ to plot. Fit a "
+                "NetRegressorCV first."
+            )
+        chosen = _chosen_candidates(candidates, search)
+        params = search.cv_results_["params"]
+        labels = [_describe_params(params[index]) or "candidate" for index in chosen]
+        display = cls(cv_loss_log=search.cv_loss_log_, candidates=chosen, labels=labels)
+        return display.plot(ax=ax, log_scale=log_scale, train=train)
+
+    def plot(self, ax=None, *, log_scale=False, train=True):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a figure with pyplot.
+        log_scale : bool, default=False
+            Draw the loss on a logarithmic axis.
+        train : bool, default=True
+            Also draw the training curves.
+
+        Returns
+        -------
+        display : CVLossCurveDisplay
+            This object, with ``ax_``, ``figure_`` and ``lines_`` set.
+        """
+        log = np.asarray(self.cv_loss_log, dtype=float)
+        if log.ndim != 4 or log.shape[3] != 3:
+            raise ValueError(
+                "cv_loss_log must have shape (n_candidates, n_splits, n_epochs, "
+                f"3); got shape {log.shape}."
+            )
+        ax = _axes(ax, type(self).__name__)
+        labels = self.labels or [f"candidate {index}" for index in self.candidates]
+        lines = {}
+        for colour, (candidate, label) in enumerate(
+            zip(self.candidates, labels, strict=True)
+        ):
+            for fold, fold_log in enumerate(log[candidate]):
+                style = {"color": f"C{colour % 10}", "alpha": 0.8}
+                first = fold == 0
+                (lines[candidate, fold, "validation"],) = ax.plot(
+                    fold_log[:, 0],
+                    fold_log[:, 2],
+                    label=f"{label}, validation" if first else None,
+                    **style,
+                )
+                if train:
+                    (lines[candidate, fold, "train"],) = ax.plot(
+                        fold_log[:, 0],
+                        fold_log[:, 1],
+                        linestyle="--",
+                        linewidth=0.8,
+                        label=f"{label}, train" if first else None,
+                        **style,
+                    )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        if log_scale:
+            ax.set_yscale("log")
+        ax.set_title(f"Learning curves of {log.shape[1]} folds")
+        ax.legend()
+        self.ax_, self.figure_, self.lines_ = ax, ax.figure, lines
+        return self
+
+
+def _chosen_candidates(candidates, search):
+    n_candidates = len(search.cv_results_["params"])
+    if isinstance(candidates, str):
+        if candidates == "best":
+            return [search.best_index_]
+        if candidates == "all":
+            return list(range(n_candidates))
+    chosen = [candidates] if np.ndim(candidates) == 0 else list(candidates)
+    if not all(
+        isinstance(index, (int, np.integer)) and 0 <= index < n_candidates
+        for index in chosen
+    ):
+        raise ValueError(
+            f"candidates must be 'best', 'all' or indices in [0, {n_candidates}); "
+            f"got {candidates!r}."
+        )
+    return [int(index) for index in chosen]
+
+
+def _describe_params(params):
+    return ", ".join(f"{name}={value!r}" for name, value in params.items())
+
+
 class TimeSeriesPredictionDisplay:
     """Actual and predicted values of one target in time order.
 

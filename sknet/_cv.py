@@ -1,0 +1,623 @@
+"""NetRegressorCV: cross-validated search that trains every network at once."""
+
+import numbers
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._data import as_2d_target, to_tensor
+from ._estimator import (
+    NetRegressor,
+    NetworkEstimatorMixin,
+    _resolve_device,
+    _seed_from,
+    _seeded_torch,
+)
+from ._exceptions import SknetWarning, TrainingDivergedError
+from ._network import Net
+from ._params import check_parameters
+from ._vectorised import (
+    StackedData,
+    StackedNetworks,
+    StackedRun,
+    StackedSchedule,
+    stacked_optimizer,
+)
+
+# Settings that differ between networks of one vectorised run. Any other
+# setting in the grid may change the network's shape or code, so candidates
+# that differ in one are trained in separate runs.
+VECTORISED_SETTINGS = frozenset(
+    {
+        "lr",
+        "max_epochs",
+        "random_state",
+        "early_stopping",
+        "n_iter_no_change",
+        "tol",
+        "optimizer__momentum",
+        "optimizer__dampening",
+        "optimizer__nesterov",
+        "optimizer__weight_decay",
+        "optimizer__betas",
+        "optimizer__eps",
+    }
+)
+
+# NetRegressor settings that have no meaning for NetRegressorCV, and why.
+UNSUPPORTED_SETTINGS = {
+    "batch_size": "NetRegressorCV trains full batch",
+    "shuffle": "NetRegressorCV trains full batch",
+    "validation_fraction": "each fold's held-out rows are its validation data",
+    "partial_fit_epochs": "NetRegressorCV has no partial_fit",
+    "callbacks": "skorch callbacks act on one network, not on a vectorised run",
+    "warm_start": "every fit searches afresh",
+}
+
+# Activations of about this many numbers per run keep memory bounded on
+# large tables; larger searches are split into several runs.
+ELEMENTS_PER_RUN = 2**22
+
+
+class NetRegressorCV(NetworkEstimatorMixin, RegressorMixin, BaseEstimator):
+    """A NetRegressor whose settings are chosen by vectorised cross-validation.
+
+    Every candidate of ``param_grid`` is trained on every fold of ``cv``,
+    and all these networks train together: their weights are stacked into
+    one set of tensors, so one forward and one backward pass per epoch
+    serve them all. The best candidate is then refitted on all the data,
+    and the estimator predicts with it, like scikit-learn's ``RidgeCV``.
+
+    Each network of a fold and a candidate is initialised as ``NetRegressor`` would
+    initialise it (through skorch, from the same ``random_state``), trains on
+    exactly its fold's training rows, and is evaluated on the held-out rows
+    after every epoch; its ``cv_loss_log_`` equals the ``loss_log_`` of a
+    separate ``NetRegressor`` fitted on that fold, up to floating-point
+    rounding.
+
+    Parameters
+    ----------
+    param_grid : dict or list of dicts, default=None
+        Candidate settings, as in ``GridSearchCV``: names of
+        :class:`NetRegressor` parameters (``lr``, ``max_epochs``,
+        ``random_state``, ``early_stopping``, ``optimizer__momentum``,
+        ``module__hidden_layer_sizes``, ...) mapped to lists of values.
+        None evaluates the settings given here alone.
+    cv : int, cross-validation generator or iterable, default=5
+        The folds, as in ``GridSearchCV``: an integer is a ``KFold`` without
+        shuffling.
+    scoring : str, callable or None, default=None
+        How a fold's network is scored on its held-out rows; higher is
+        better. None uses minus the validation loss (the criterion, so
+        ``-MSE`` by default, which ranks like ``"neg_mean_squared_error"``).
+        A string or callable is a scikit-learn scorer, evaluated with the
+        network's final weights.
+    module, criterion, optimizer, lr, max_epochs, early_stopping, \
+n_iter_no_change, tol, random_state, dtype, device, verbose
+        As in :class:`NetRegressor`: the settings of every candidate, unless
+        ``param_grid`` overrides them. Only the optimizers "sgd", "adam" and
+        "adamw" can be trained side by side. With ``early_stopping=True``
+        each network stops on its own fold's held-out rows, and the refit
+        trains for the mean best epoch of the chosen candidate's folds.
+    **kwargs
+        ``module__*``, ``optimizer__*`` and ``criterion__*`` arguments, as in
+        :class:`NetRegressor`.
+
+    Attributes
+    ----------
+    cv_results_ : dict of ndarrays
+        In ``GridSearchCV``'s layout: ``params``, ``param_<name>``,
+        ``split<i>_test_score``, ``mean_test_score``, ``std_test_score`` and
+        ``rank_test_score``; with early stopping also ``split<i>_best_epoch``
+        and ``mean_best_epoch``.
+    cv_loss_log_ : ndarray of shape (n_candidates, n_splits, n_epochs, 3)
+        ``[epoch, train_loss, val_loss]`` of every epoch of every candidate
+        and fold: the learning curves of each fold. Losses are NaN after a
+        network stopped.
+    best_index_ : int
+        Index of the chosen candidate in ``cv_results_``.
+    best_params_ : dict
+        The chosen candidate's settings.
+    best_score_ : float
+        Its mean score over the folds.
+    best_estimator_ : NetRegressor
+        The chosen candidate refitted on all the data.
+    refit_epochs_ : int
+        The number of epochs of that refit.
+    n_splits_ : int
+        Number of folds.
+    loss_log_, n_iter_, net_, module_, n_outputs_ : as in NetRegressor
+        Those of ``best_estimator_``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+
+    See Also
+    --------
+    NetRegressor : The estimator refitted with the chosen settings.
+    CVLossCurveDisplay : Plot the learning curves of every fold.
+
+    Notes
+    -----
+    Training goes through skorch for everything but the vectorised epochs:
+    each network's module, optimizer and criterion are built by the
+    ``NetRegressor`` the candidate describes, and the refit is a plain
+    ``NetRegressor.fit``. The epochs themselves run outside skorch's loop,
+    which trains one module with one optimizer.
+
+    Candidates that differ in a setting outside the vectorised ones (a
+    hidden layer size, the activation, the criterion, the module) are
+    trained in separate vectorised runs, one per combination. Networks that
+    stopped (their ``max_epochs`` reached, early stopping, a diverged loss)
+    keep their weights while the others go on. A network whose loss stops
+    being finite gets the score NaN and ranks last.
+
+    Modules other than :class:`Net` without dropout are run through
+    ``torch.func.vmap``; modules with buffers (BatchNorm) cannot be. With
+    dropout, each network draws its own dropout masks, so results agree
+    with separate fits only in distribution. ``random_state=None`` draws one
+    seed for the whole search: every candidate starts from the same
+    weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknet import NetRegressorCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((120, 3))
+    >>> y = X @ [1.0, -2.0, 0.5]
+    >>> search = NetRegressorCV(
+    ...     {"lr": [0.01, 0.05]}, cv=3, max_epochs=300, random_state=0
+    ... ).fit(X, y)
+    >>> search.best_params_
+    {'lr': 0.05}
+    >>> search.cv_loss_log_.shape
+    (2, 3, 300, 3)
+    >>> round(search.score(X, y), 2)
+    1.0
+    """
+
+    def __init__(
+        self,
+        param_grid=None,
+        *,
+        cv=5,
+        scoring=None,
+        module=Net,
+        criterion=nn.MSELoss,
+        optimizer=torch.optim.SGD,
+        lr=0.001,
+        max_epochs=10000,
+        early_stopping=False,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        dtype=None,
+        device="cpu",
+        verbose=0,
+        **kwargs,
+    ):
+        self.param_grid = param_grid
+        self.cv = cv
+        self.scoring = scoring
+        self.module = module
+        self.criterion = criterion
+        self.optimizer = optimizer
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.dtype = dtype
+        self.device = device
+        self.verbose = verbose
+        self._component_arguments = dict(kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "best_estimator_")
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        """Cross-validate every candidate, then refit the best on all rows.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in every training loss (not in the
+            validation loss or the scores).
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for group-aware ``cv`` splitters.
+
+        Returns
+        -------
+        self : NetRegressorCV
+        """
+        candidates = self._candidates()
+        X, y, sample_weight = self._validate_training_data(
+            X, y, sample_weight, reset=True
+        )
+        search = _SearchData(
+            X=X,
+            y=y,
+            sample_weight=sample_weight,
+            folds=self._folds(X, y, groups),
+            dtype=torch.float32 if X.dtype == np.float32 else torch.float64,
+            seed=_seed_from(self.random_state),
+            scorer=None if self.scoring is None else check_scoring(self, self.scoring),
+        )
+        outcome = _SearchOutcome(len(candidates), len(search.folds))
+        for indices in _group_by_structure(candidates):
+            self._train_group(candidates, indices, search, outcome)
+        self._store_search(candidates, outcome)
+        self._refit(candidates, outcome, search)
+        return self
+
+    def predict(self, X):
+        """Predict with the best candidate refitted on all the data.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        X = self._validate_inputs(X, reset=False)
+        return self.best_estimator_.predict(X)
+
+    # -- the candidates ---------------------------------------------------
+
+    def _candidates(self):
+        """Return one configured, checked NetRegressor per candidate."""
+        check_parameters(self, list(_SHARED_PARAMETERS))
+        own = {name: getattr(self, name) for name in _SHARED_PARAMETERS}
+        own.update(self._component_arguments)
+        candidates = []
+        for settings in self._parameter_grid():
+            _refuse_unsupported(settings)
+            network = NetRegressor(**own).set_params(**settings)
+            try:
+                check_parameters(network, network._get_param_names())
+            except ValueError as error:
+                raise ValueError(
+                    f"In param_grid candidate {settings}: {error}"
+                ) from error
+            candidates.append((settings, network))
+        return candidates
+
+    def _parameter_grid(self):
+        grid = {} if self.param_grid is None else self.param_grid
+        try:
+            return list(ParameterGrid(grid))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"param_grid must be a dict of lists of values, or a list of such "
+                f"dicts, as for GridSearchCV: {error}"
+            ) from error
+
+    def _folds(self, X, y, groups):
+        if isinstance(self.cv, numbers.Integral) and self.cv > len(X):
+            raise ValueError(
+                f"cv={self.cv} folds need at least {self.cv} rows, but X has n_samples="
+                f"{len(X)}. Use fewer folds or more rows."
+            )
+        splitter = check_cv(self.cv, y, classifier=False)
+        folds = list(splitter.split(X, y, groups))
+        for train, test in folds:
+            if len(train) == 0 or len(test) == 0:
+                raise ValueError(
+                    "Every fold of cv needs training and held-out rows; one has "
+                    f"{len(train)} and {len(test)}."
+                )
+        return folds
+
+    # -- vectorised training ----------------------------------------------
+
+    def _train_group(self, candidates, indices, search, outcome):
+        """Train every fold of the candidates at ``indices``, of one structure."""
+        group = [candidates[index][1] for index in indices]
+        device = _resolve_device(group[0].device)
+        nets = [_initialised_net(network, search, device) for network in group]
+        data = _shared_data(search, device)
+        members = [(c, f) for c in range(len(group)) for f in range(len(search.folds))]
+        per_run = _networks_per_run(nets[0].module_, len(search.X))
+        for start in range(0, len(members), per_run):
+            chunk = members[start : start + per_run]
+            result = self._run(
+                [nets[c] for c, _ in chunk],
+                [group[c] for c, _ in chunk],
+                [f for _, f in chunk],
+                data,
+            )
+            for position, (c, f) in enumerate(chunk):
+                outcome.record(indices[c], f, result, position)
+                outcome.scores[indices[c], f] = _score(
+                    result, position, search, search.folds[f]
+                )
+
+    def _run(self, nets, networks, fold_indices, data):
+        X, y, train_weight, valid_mask = data
+        stacked = StackedNetworks([net.module_ for net in nets])
+        optimizer = stacked_optimizer(
+            [net.optimizer_ for net in nets],
+            stacked.parameter_list(),
+            X.device,
+            X.dtype,
+        )
+        schedule = StackedSchedule(
+            max_epochs=np.array([n.max_epochs for n in networks]),
+            patience=np.array(
+                [n.n_iter_no_change if n.early_stopping else np.inf for n in networks]
+            ),
+            tol=np.array([n.tol for n in networks], dtype=float),
+        )
+        stacked_data = StackedData(
+            X, y, train_weight[fold_indices], valid_mask[fold_indices]
+        )
+        run = StackedRun(stacked, optimizer, nets[0].criterion_, stacked_data, schedule)
+        with _EpochProgress(self.verbose, run) as on_epoch:
+            return run.run(on_epoch)
+
+    # -- results and refit --------------------------------------------------
+
+    def _store_search(self, candidates, outcome):
+        self.n_splits_ = outcome.scores.shape[1]
+        self.cv_loss_log_ = outcome.loss_log()
+        self.cv_results_ = _cv_results(
+            [settings for settings, _ in candidates],
+            outcome,
+            any(network.early_stopping for _, network in candidates),
+        )
+        means = self.cv_results_["mean_test_score"]
+        if np.isnan(means).all():
+            raise TrainingDivergedError(
+                "The loss of every candidate became NaN or infinite in at least "
+                "one fold. Scale X and y (StandardScaler) or try lower learning "
+                "rates; cv_loss_log_ shows when each network diverged.",
+                epoch=int(np.nanmin(outcome.n_epochs)),
+                loss_log=self.cv_loss_log_[0, 0],
+            )
+        if np.isnan(outcome.scores).any():
+            warnings.warn(
+                f"{int(np.isnan(outcome.scores).sum())} of {outcome.scores.size} "
+                "fold networks diverged (their loss became NaN or infinite); their "
+                "candidates score NaN and rank last. Lower the largest learning "
+                "rates or scale X and y.",
+                SknetWarning,
+                stacklevel=3,
+            )
+        self.best_index_ = int(np.nanargmax(means))
+        self.best_params_ = candidates[self.best_index_][0]
+        self.best_score_ = float(means[self.best_index_])
+
+    def _refit(self, candidates, outcome, search):
+        network = candidates[self.best_index_][1]
+        if network.random_state is None:
+            # The seed the search drew, so that the refit starts where the
+            # chosen candidate's fold networks started.
+            network.set_params(random_state=search.seed)
+        epochs = network.max_epochs
+        if network.early_stopping:
+            best_epochs = outcome.best_epoch[self.best_index_]
+            epochs = max(1, round(float(np.mean(best_epochs))))
+            network.set_params(early_stopping=False, max_epochs=epochs)
+        self.refit_epochs_ = epochs
+        self.best_estimator_ = network.fit(search.X, search.y, search.sample_weight)
+        for name in ("loss_log_", "n_iter_", "net_", "module_", "n_outputs_"):
+            setattr(self, name, getattr(network, name))
+
+
+# The NetRegressor parameters that NetRegressorCV shares, in its signature.
+_SHARED_PARAMETERS = (
+    "module",
+    "criterion",
+    "optimizer",
+    "lr",
+    "max_epochs",
+    "early_stopping",
+    "n_iter_no_change",
+    "tol",
+    "random_state",
+    "dtype",
+    "device",
+    "verbose",
+)
+
+
+def _refuse_unsupported(settings):
+    for name in settings:
+        if name in UNSUPPORTED_SETTINGS:
+            raise ValueError(
+                f"param_grid sets {name!r}, which NetRegressorCV does not take: "
+                f"{UNSUPPORTED_SETTINGS[name]}. Search it with "
+                "GridSearchCV(NetRegressor(...)) instead."
+            )
+
+
+def _group_by_structure(candidates):
+    """Group candidate indices that differ only in vectorised settings."""
+    groups = defaultdict(list)
+    for index, (settings, _) in enumerate(candidates):
+        key = repr(
+            sorted(
+                (name, value)
+                for name, value in settings.items()
+                if name not in VECTORISED_SETTINGS
+            )
+        )
+        groups[key].append(index)
+    return list(groups.values())
+
+
+@dataclass
+class _SearchData:
+    """The validated data of one search, and what every network shares."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    folds: list
+    dtype: torch.dtype
+    seed: int
+    scorer: object
+
+
+def _initialised_net(network, search, device):
+    """Build the skorch net that ``network.fit`` would start from."""
+    seed = search.seed
+    if network.random_state is not None:
+        seed = _seed_from(network.random_state)
+    seeds = np.random.SeedSequence([seed, 0])
+    with _seeded_torch(seeds, device):
+        return network._new_net(search.X, search.y, search.dtype, device)
+
+
+def _shared_data(search, device):
+    """Return the rows once, and each fold's rows as weights on them."""
+    numpy_dtype = np.float32 if search.dtype == torch.float32 else np.float64
+    n_rows = len(search.X)
+    weights = search.sample_weight
+    if weights is None:
+        weights = np.ones(n_rows)
+    train_weight = np.zeros((len(search.folds), n_rows), dtype=numpy_dtype)
+    valid_mask = np.zeros((len(search.folds), n_rows), dtype=numpy_dtype)
+    for index, (train, test) in enumerate(search.folds):
+        train_weight[index, train] = weights[train]
+        valid_mask[index, test] = 1.0
+    return (
+        to_tensor(search.X, numpy_dtype, device),
+        to_tensor(as_2d_target(search.y), numpy_dtype, device),
+        to_tensor(train_weight, numpy_dtype, device),
+        to_tensor(valid_mask, numpy_dtype, device),
+    )
+
+
+def _score(result, position, search, fold):
+    """Score one fold network on its held-out rows; NaN if it diverged."""
+    if result.diverged[position]:
+        return np.nan
+    if search.scorer is None:
+        return -result.final_valid_loss()[position]
+    held_out = fold[1]
+    network = _FoldNetwork(result.networks, position, search.y.ndim == 1)
+    return search.scorer(network, search.X[held_out], search.y[held_out])
+
+
+def _networks_per_run(module, n_rows):
+    """How many networks to stack so that activations stay bounded."""
+    widths = [m.out_features for m in module.modules() if isinstance(m, nn.Linear)]
+    width = sum(widths) or sum(p.numel() for p in module.parameters())
+    return max(1, ELEMENTS_PER_RUN // max(1, n_rows * width))
+
+
+class _SearchOutcome:
+    """Per candidate and fold: losses, epochs, best epochs and scores."""
+
+    def __init__(self, n_candidates, n_folds):
+        shape = (n_candidates, n_folds)
+        self.losses = np.empty(shape, dtype=object)
+        self.n_epochs = np.zeros(shape, dtype=int)
+        self.best_epoch = np.zeros(shape, dtype=int)
+        self.scores = np.full(shape, np.nan)
+
+    def record(self, candidate, fold, result, position):
+        self.losses[candidate, fold] = result.losses[position]
+        self.n_epochs[candidate, fold] = result.n_epochs[position]
+        self.best_epoch[candidate, fold] = result.best_epoch[position]
+
+    def loss_log(self):
+        longest = max(losses.shape[0] for losses in self.losses.flat)
+        log = np.full((*self.losses.shape, longest, 3), np.nan)
+        log[..., 0] = np.arange(1, longest + 1)
+        for index in np.ndindex(self.losses.shape):
+            losses = self.losses[index]
+            log[(*index, slice(0, len(losses)), slice(1, 3))] = losses
+        return log
+
+
+def _cv_results(candidate_settings, outcome, with_best_epochs):
+    scores = outcome.scores
+    results = {"params": candidate_settings}
+    names = sorted({name for settings in candidate_settings for name in settings})
+    for name in names:
+        column = np.ma.masked_all(len(candidate_settings), dtype=object)
+        for index, settings in enumerate(candidate_settings):
+            if name in settings:
+                column[index] = settings[name]
+        results[f"param_{name}"] = column
+    for fold in range(scores.shape[1]):
+        results[f"split{fold}_test_score"] = scores[:, fold]
+    means = scores.mean(axis=1)
+    results["mean_test_score"] = means
+    results["std_test_score"] = scores.std(axis=1)
+    # As in GridSearchCV: ties share the best rank, NaN ranks last.
+    filled = np.where(np.isnan(means), -np.inf, means)
+    results["rank_test_score"] = rankdata(-filled, method="min").astype(np.int32)
+    if with_best_epochs:
+        for fold in range(scores.shape[1]):
+            results[f"split{fold}_best_epoch"] = outcome.best_epoch[:, fold]
+        results["mean_best_epoch"] = outcome.best_epoch.mean(axis=1)
+    return results
+
+
+class _FoldNetwork(RegressorMixin, BaseEstimator):
+    """One trained fold network of a stacked run, as a regressor for scorers."""
+
+    def __init__(self, networks=None, index=0, target_is_1d=True):
+        self.networks = networks
+        self.index = index
+        self.target_is_1d = target_is_1d
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def predict(self, X):
+        parameters = next(iter(self.networks.params.values()))
+        X = torch.as_tensor(np.asarray(X), dtype=parameters.dtype).to(parameters.device)
+        output = self.networks.forward_one(self.index, X).cpu().numpy()
+        return output.ravel() if self.target_is_1d else output
+
+
+class _EpochProgress:
+    """A progress bar over the epochs of a stacked run, when verbose."""
+
+    def __init__(self, verbose, run):
+        self.bar = None
+        if verbose:
+            self.bar = tqdm(
+                total=run.losses.shape[0],
+                desc=f"{run.networks.n_networks} networks",
+                unit="epoch",
+                leave=False,
+            )
+
+    def __enter__(self):
+        return None if self.bar is None else self._update
+
+    def __exit__(self, *exc_info):
+        if self.bar is not None:
+            self.bar.close()
+
+    def _update(self, epoch):
+        self.bar.update(epoch - self.bar.n)

@@ -1,0 +1,620 @@
+"""Training many networks of one shape at once, as stacked tensors.
+
+Every network keeps its own weights, optimizer settings and training rows,
+but their weights are stacked along a leading axis, so one forward and one
+backward pass serve them all. On small tables this removes the fixed cost
+of every PyTorch operation, which is most of the time of a small network.
+
+The networks are independent: network ``k`` only ever sees entry ``k`` of
+the stacked tensors, and rows outside its training set carry a weight of
+zero in its loss, so their gradient is exactly zero.
+"""
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from ._network import Net
+
+
+@dataclass
+class StackedData:
+    """The rows every network shares, and which of them each one uses.
+
+    Attributes
+    ----------
+    X : Tensor of shape (n_samples, n_features)
+    y : Tensor of shape (n_samples, n_outputs)
+    train_weight : Tensor of shape (n_networks, n_samples)
+        Weight of each row in each network's training loss: its sample
+        weight on the network's training rows, zero elsewhere.
+    valid_mask : Tensor of shape (n_networks, n_samples)
+        1 on each network's validation rows, 0 elsewhere.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    train_weight: torch.Tensor
+    valid_mask: torch.Tensor
+
+
+@dataclass
+class StackedSchedule:
+    """How long each network trains, and when it stops early.
+
+    Attributes
+    ----------
+    max_epochs : ndarray of int, shape (n_networks,)
+    patience : ndarray of float, shape (n_networks,)
+        Epochs without improvement of the validation loss before a network
+        stops; ``inf`` turns early stopping off for it.
+    tol : ndarray of float, shape (n_networks,)
+        Relative improvement that counts, as in :class:`NetRegressor`.
+    """
+
+    max_epochs: np.ndarray
+    patience: np.ndarray
+    tol: np.ndarray
+
+
+@dataclass
+class StackedResult:
+    """What a stacked run leaves behind, one entry per network.
+
+    Attributes
+    ----------
+    losses : ndarray of shape (n_networks, n_epochs, 2)
+        Train and validation loss of every epoch; NaN after a network
+        stopped.
+    n_epochs : ndarray of int
+        Epochs each network trained for.
+    best_epoch : ndarray of int
+        The epoch of the lowest validation loss that early stopping
+        restored, or 0 where early stopping was off or never improved.
+    diverged : ndarray of bool
+        Whether the network's loss stopped being finite.
+    networks : StackedNetworks
+        The trained weights, the best epoch's where early stopping ran.
+    """
+
+    losses: np.ndarray
+    n_epochs: np.ndarray
+    best_epoch: np.ndarray
+    diverged: np.ndarray
+    networks: "StackedNetworks"
+
+    def final_valid_loss(self):
+        """Return the validation loss of the weights each network ended with."""
+        last = np.maximum(
+            np.where(self.best_epoch > 0, self.best_epoch, self.n_epochs), 1
+        )
+        loss = self.losses[np.arange(len(last)), last - 1, 1]
+        loss[self.diverged | (self.n_epochs == 0)] = np.nan
+        return loss
+
+
+class StackedNetworks:
+    """Networks of one architecture whose parameters share stacked tensors.
+
+    Parameters
+    ----------
+    modules : list of nn.Module
+        Initialised networks of identical structure; their weights are
+        copied, the modules themselves are not changed.
+    """
+
+    def __init__(self, modules):
+        if any(True for _ in modules[0].buffers()):
+            raise ValueError(
+                f"{type(modules[0]).__name__} has buffers (such as BatchNorm's "
+                "running statistics), which a vectorised run cannot keep apart "
+                "per network. Use GridSearchCV(NetRegressor(...)) for this module."
+            )
+        params, _ = stack_module_state(modules)
+        self.params = {
+            name: value.detach().requires_grad_() for name, value in params.items()
+        }
+        self.n_networks = len(modules)
+        layers = _perceptron_layers(modules[0])
+        self._kernel = None if layers is None else PerceptronKernel(self, layers)
+        # The generic path calls the module's own forward for every network
+        # at once; a copy on the meta device supplies the code, not weights.
+        self._template = copy.deepcopy(modules[0]).to("meta")
+
+    @property
+    def same_in_training_and_evaluation(self):
+        """Whether train and eval mode are known to give the same outputs.
+
+        Known only for :class:`Net` without dropout; other modules may read
+        ``self.training`` in their forward.
+        """
+        return self._kernel is not None
+
+    def forward(self, X, training):
+        """Return every network's output for ``X``, shape (n_networks, n, n_out).
+
+        When ``training``, the output requires grad, and
+        :meth:`gradients` takes the gradient of a loss computed from it.
+        """
+        if self._kernel is not None:
+            output = self._kernel.forward(X)
+            return output.requires_grad_() if training else output
+        self._template.train(training)
+        with torch.set_grad_enabled(training):
+            return vmap(
+                self._single_forward, in_dims=(0, None), randomness="different"
+            )(self.params, X)
+
+    def gradients(self, loss, output):
+        """Return the gradient of ``loss`` for every parameter tensor."""
+        if self._kernel is not None:
+            (output_grad,) = torch.autograd.grad(loss, output)
+            return self._kernel.backward(output_grad)
+        return list(torch.autograd.grad(loss, self.parameter_list()))
+
+    def forward_one(self, index, X):
+        """Return network ``index``'s output for ``X`` in evaluation mode."""
+        params = {name: value[index] for name, value in self.params.items()}
+        self._template.eval()
+        with torch.no_grad():
+            return functional_call(self._template, params, (X,))
+
+    def parameter_list(self):
+        return list(self.params.values())
+
+    def _single_forward(self, params, X):
+        return functional_call(self._template, params, (X,))
+
+
+def _perceptron_layers(module):
+    """Describe a :class:`Net` as ``(weight, bias, activation)`` names, or None.
+
+    Only networks of Linear layers and the activations that
+    :class:`PerceptronKernel` differentiates qualify; dropout does not.
+    """
+    if type(module) is not Net:
+        return None
+    layers = []
+    for index, layer in enumerate(module.layers):
+        if isinstance(layer, nn.Linear):
+            layers.append([f"layers.{index}.weight", f"layers.{index}.bias", None])
+        elif type(layer) in _ACTIVATION_NAMES:
+            layers[-1][2] = _ACTIVATION_NAMES[type(layer)]
+        else:
+            return None
+    return [tuple(layer) for layer in layers]
+
+
+_ACTIVATION_NAMES = {
+    nn.ReLU: "relu",
+    nn.Tanh: "tanh",
+    nn.Sigmoid: "logistic",
+    nn.Identity: None,
+}
+
+
+class PerceptronKernel:
+    """Forward and backward passes of stacked perceptrons, written out.
+
+    Each layer is one batched matrix product over all networks, and every
+    intermediate result goes into a buffer kept from one epoch to the next.
+    Autograd would allocate these anew at every epoch; for tensors of a few
+    megabytes the memory allocator hands them back to the system in
+    between, and the page faults of taking them again cost more than the
+    arithmetic.
+    """
+
+    def __init__(self, networks, layers):
+        self.networks = networks
+        self.layers = layers
+        self.buffers = {}
+
+    def forward(self, X):
+        params = self.networks.params
+        activation = X.expand(self.networks.n_networks, *X.shape)
+        self.inputs = [activation]
+        with torch.no_grad():
+            for index, (weight_name, bias_name, kind) in enumerate(self.layers):
+                weight, bias = params[weight_name], params[bias_name]
+                out = self._buffer(
+                    ("out", index), (*activation.shape[:2], len(bias[0]))
+                )
+                torch.baddbmm(
+                    bias.unsqueeze(1), activation, weight.transpose(1, 2), out=out
+                )
+                _ACTIVATE[kind](out)
+                activation = out
+                self.inputs.append(activation)
+        return activation.clone()
+
+    def backward(self, output_grad):
+        params = self.networks.params
+        grads = {}
+        grad = output_grad
+        with torch.no_grad():
+            for index in reversed(range(len(self.layers))):
+                weight_name, bias_name, _ = self.layers[index]
+                weight = params[weight_name]
+                weight_grad = self._buffer(("weight", index), weight.shape)
+                torch.bmm(grad.transpose(1, 2), self.inputs[index], out=weight_grad)
+                bias_grad = self._buffer(("bias", index), params[bias_name].shape)
+                torch.sum(grad, dim=1, out=bias_grad)
+                grads[weight_name], grads[bias_name] = weight_grad, bias_grad
+                if index > 0:
+                    grad = self._input_grad(index, grad, weight)
+        return [grads[name] for name in params]
+
+    def _input_grad(self, index, grad, weight):
+        """Back-propagate through layer ``index`` and the activation before it."""
+        below = self.inputs[index]
+        input_grad = self._buffer(("input", index), below.shape)
+        if weight.shape[1] == 1:
+            # One output unit: an outer product, faster as a broadcast product.
+            torch.mul(grad, weight, out=input_grad)
+        else:
+            torch.bmm(grad, weight, out=input_grad)
+        kind = self.layers[index - 1][2]
+        if kind is not None:
+            derivative = self._buffer(("derivative", index), below.shape)
+            _DERIVATIVE[kind](below, derivative)
+            input_grad.mul_(derivative)
+        return input_grad
+
+    def _buffer(self, key, shape):
+        buffer = self.buffers.get(key)
+        if buffer is None or buffer.shape != torch.Size(shape):
+            reference = self.networks.parameter_list()[0]
+            buffer = torch.empty(shape, dtype=reference.dtype, device=reference.device)
+            self.buffers[key] = buffer
+        return buffer
+
+
+def _logistic_derivative(activation, out):
+    torch.mul(activation, activation, out=out)
+    torch.sub(activation, out, out=out)
+
+
+def _tanh_derivative(activation, out):
+    torch.mul(activation, activation, out=out)
+    out.neg_().add_(1)
+
+
+# In-place activations, and their derivatives written from their outputs.
+_ACTIVATE = {
+    None: lambda out: out,
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "logistic": torch.sigmoid_,
+}
+_DERIVATIVE = {
+    "relu": lambda activation, out: torch.gt(activation, 0, out=out),
+    "tanh": _tanh_derivative,
+    "logistic": _logistic_derivative,
+}
+
+
+class StackedSGD:
+    """``torch.optim.SGD``'s update, with settings that differ per network.
+
+    :meth:`set_active` names the networks that the next steps update; the
+    others keep their weights.
+    """
+
+    def __init__(self, params, settings, device, dtype):
+        self.params = params
+        self.lr = _per_network(settings, "lr", device, dtype)
+        self.momentum = _per_network(settings, "momentum", device, dtype)
+        # torch ignores dampening where momentum is zero.
+        dampening = _per_network(settings, "dampening", device, dtype)
+        self.dampening = torch.where(self.momentum == 0, 0.0, dampening)
+        self.nesterov = _per_network(settings, "nesterov", device, dtype)
+        self.weight_decay = _per_network(settings, "weight_decay", device, dtype)
+        self.uses_momentum = bool((self.momentum != 0).any())
+        self.decays = bool((self.weight_decay != 0).any())
+        self.buffers = None
+        self.rates = None
+
+    def set_active(self, active):
+        rates = self.lr * active
+        self.rates = [_shaped(rates, param) for param in self.params]
+
+    def step(self, grads):
+        if not (self.uses_momentum or self.decays):
+            # Plain SGD, the workflow's optimizer: two calls for all tensors.
+            torch._foreach_mul_(grads, self.rates)
+            torch._foreach_sub_([param.data for param in self.params], grads)
+            return
+        updates = list(grads)
+        if self.decays:
+            decay = [_shaped(self.weight_decay, param) for param in self.params]
+            updates = torch._foreach_add(
+                updates, torch._foreach_mul(self.params, decay)
+            )
+        if self.uses_momentum:
+            updates = self._momentum(updates)
+        torch._foreach_mul_(updates, self.rates)
+        torch._foreach_sub_([param.data for param in self.params], updates)
+
+    def _momentum(self, updates):
+        if self.buffers is None:
+            self.buffers = [update.clone() for update in updates]
+        else:
+            for buffer, update in zip(self.buffers, updates, strict=True):
+                buffer.mul_(_shaped(self.momentum, buffer)).add_(
+                    (1 - _shaped(self.dampening, buffer)) * update
+                )
+        return [
+            nesterov * (update + momentum * buffer) + (1 - nesterov) * buffer
+            for update, buffer, momentum, nesterov in (
+                (
+                    update,
+                    buffer,
+                    _shaped(self.momentum, buffer),
+                    _shaped(self.nesterov, buffer),
+                )
+                for update, buffer in zip(updates, self.buffers, strict=True)
+            )
+        ]
+
+
+class StackedAdam:
+    """``torch.optim.Adam``'s (or AdamW's) update, settings per network."""
+
+    def __init__(self, params, settings, device, dtype, decoupled):
+        self.params = params
+        self.lr = _per_network(settings, "lr", device, dtype)
+        betas = [setting["betas"] for setting in settings]
+        self.beta1 = torch.tensor([b[0] for b in betas], device=device, dtype=dtype)
+        self.beta2 = torch.tensor([b[1] for b in betas], device=device, dtype=dtype)
+        self.eps = _per_network(settings, "eps", device, dtype)
+        self.weight_decay = _per_network(settings, "weight_decay", device, dtype)
+        self.decoupled = decoupled
+        self.steps = torch.zeros(len(settings), device=device, dtype=dtype)
+        self.first_moments = [torch.zeros_like(p) for p in params]
+        self.second_moments = [torch.zeros_like(p) for p in params]
+        self.active = None
+
+    def set_active(self, active):
+        self.active = active
+
+    def step(self, grads):
+        lr = self.lr * self.active
+        self.steps += self.active
+        steps = self.steps.clamp_min(1)
+        step_size = lr / (1 - self.beta1**steps)
+        correction = torch.sqrt(1 - self.beta2**steps)
+        moments = zip(self.first_moments, self.second_moments, strict=True)
+        for param, grad, (first, second) in zip(
+            self.params, grads, moments, strict=True
+        ):
+            weight_decay = _shaped(self.weight_decay, param)
+            if self.decoupled:
+                param.data.mul_(1 - _shaped(lr, param) * weight_decay)
+            else:
+                grad = grad + weight_decay * param
+            first.lerp_(grad, 1 - _shaped(self.beta1, param))
+            second.mul_(_shaped(self.beta2, param)).add_(
+                (1 - _shaped(self.beta2, param)) * grad * grad
+            )
+            denominator = second.sqrt() / _shaped(correction, param)
+            denominator.add_(_shaped(self.eps, param))
+            param.data.sub_(_shaped(step_size, param) * first / denominator)
+
+
+# Optimizer settings a vectorised run reproduces, and those it cannot.
+_UNSUPPORTED_SETTINGS = {"maximize": False, "amsgrad": False}
+
+
+def stacked_optimizer(optimizers, params, device, dtype):
+    """Return the stacked optimizer that applies each network's own optimizer.
+
+    Parameters
+    ----------
+    optimizers : list of torch.optim.Optimizer
+        One optimizer per network, built as :class:`NetRegressor` builds it;
+        only their class and settings are read.
+    """
+    kinds = {type(optimizer) for optimizer in optimizers}
+    kind = kinds.pop()
+    settings = [optimizer.param_groups[0] for optimizer in optimizers]
+    if kinds or any(len(optimizer.param_groups) != 1 for optimizer in optimizers):
+        raise ValueError("A vectorised run needs one optimizer class for all networks.")
+    for name, supported in _UNSUPPORTED_SETTINGS.items():
+        if any(setting.get(name, supported) != supported for setting in settings):
+            raise ValueError(
+                f"optimizer__{name}={not supported} is not supported by "
+                "NetRegressorCV's vectorised training. Drop it, or search with "
+                "GridSearchCV(NetRegressor(...))."
+            )
+    if kind is torch.optim.SGD:
+        return StackedSGD(params, settings, device, dtype)
+    if kind in (torch.optim.Adam, torch.optim.AdamW):
+        decoupled = kind is torch.optim.AdamW
+        return StackedAdam(params, settings, device, dtype, decoupled)
+    raise ValueError(
+        f"NetRegressorCV trains SGD, Adam and AdamW networks side by side, not "
+        f"{kind.__name__}. Use one of those optimizers, or search with "
+        "GridSearchCV(NetRegressor(...))."
+    )
+
+
+def _per_network(settings, name, device, dtype):
+    values = [float(setting[name]) for setting in settings]
+    return torch.tensor(values, device=device, dtype=dtype)
+
+
+def _shaped(values, like):
+    """View per-network ``values`` so they broadcast over a stacked tensor."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+class StackedRun:
+    """Train stacked networks epoch by epoch, as NetRegressor trains one.
+
+    Each epoch is one full-batch update per network. The train loss of an
+    epoch is taken on the forward pass before the update, and the
+    validation loss after it, as in :class:`NetRegressor`. For networks
+    that compute the same in train and eval mode, the validation loss of
+    an epoch is read from the next epoch's forward pass, which sees the same
+    weights, so validation costs no extra pass.
+
+    A network stops for good when it reaches its ``max_epochs``, when early
+    stopping ends it, or when its loss stops being finite. The set of
+    networks being updated is recomputed only when one of these happens.
+    """
+
+    def __init__(self, networks, optimizer, criterion, data, schedule):
+        self.networks = networks
+        self.optimizer = optimizer
+        self.criterion = criterion
+        self.data = data
+        self.schedule = schedule
+        device, dtype = data.X.device, data.X.dtype
+        count = networks.n_networks
+        self.max_epochs = torch.as_tensor(schedule.max_epochs, device=device)
+        self.patience = torch.as_tensor(schedule.patience, device=device)
+        self.tol = torch.as_tensor(schedule.tol, device=device, dtype=dtype)
+        self.running = torch.ones(count, dtype=torch.bool, device=device)
+        self.running_changed = True
+        self.diverged = torch.zeros(count, dtype=torch.bool, device=device)
+        self.n_epochs = torch.zeros(count, dtype=torch.long, device=device)
+        self.misses = torch.zeros(count, dtype=torch.long, device=device)
+        self.best_epoch = torch.zeros(count, dtype=torch.long, device=device)
+        self.threshold = torch.full((count,), math.inf, device=device, dtype=dtype)
+        last = int(schedule.max_epochs.max(initial=0))
+        self.losses = torch.full((last, 2, count), math.nan, dtype=dtype, device=device)
+        # Row weights that turn per-row losses into both mean losses at once.
+        self.loss_weights = torch.stack(
+            [
+                data.train_weight / data.train_weight.sum(dim=1, keepdim=True),
+                data.valid_mask / data.valid_mask.sum(dim=1, keepdim=True),
+            ]
+        )
+        self.stops_early = torch.isfinite(self.patience)
+        self.early_stopping = bool(self.stops_early.any())
+        self.best_params = None
+        if self.early_stopping:
+            self.best_params = [p.detach().clone() for p in networks.parameter_list()]
+        self.shared_forward = networks.same_in_training_and_evaluation
+
+    def run(self, on_epoch=None):
+        """Train every network; return a :class:`StackedResult`.
+
+        ``on_epoch``, if given, is called with each epoch number as it ends.
+        """
+        last = self.losses.shape[0]
+        epochs_that_end = {int(e) for e in self.schedule.max_epochs}
+        active = None
+        for epoch in range(1, last + 2):
+            training = epoch <= last
+            with torch.set_grad_enabled(training):
+                losses = self._mean_losses(training=True)
+            if self.shared_forward and active is not None:
+                self._end_epoch(epoch - 1, active, losses[1].detach())
+            if not training:
+                break
+            if self.running_changed or (epoch - 1) in epochs_that_end:
+                active = self.running & (epoch <= self.max_epochs)
+                self.running_changed = False
+                if not bool(active.any()):
+                    break
+                self.optimizer.set_active(active.to(self.data.X.dtype))
+            active = self._train_step(epoch, active, losses[0])
+            if not self.shared_forward:
+                with torch.no_grad():
+                    valid_loss = self._mean_losses(training=False)[1]
+                self._end_epoch(epoch, active, valid_loss)
+            if on_epoch is not None:
+                on_epoch(epoch)
+        self._restore_best()
+        return self._result()
+
+    def _mean_losses(self, training):
+        """Return each network's train and validation loss, shape (2, n)."""
+        output = self.networks.forward(self.data.X, training)
+        self.output = output
+        per_entry = self.criterion(output, self.data.y.expand_as(output))
+        per_row = per_entry[..., 0] if per_entry.shape[2] == 1 else per_entry.mean(2)
+        return (per_row * self.loss_weights).sum(dim=2)
+
+    def _train_step(self, epoch, active, train_loss):
+        self.losses[epoch - 1, 0] = train_loss.detach()
+        self.n_epochs += active
+        newly_diverged = active & ~torch.isfinite(train_loss)
+        if bool(newly_diverged.any()):
+            self._stop(newly_diverged, diverged=True)
+            active = active & ~newly_diverged
+            self.optimizer.set_active(active.to(self.data.X.dtype))
+        # Networks that do not train drop out of the sum, so a diverged one
+        # gets a zero gradient rather than NaN.
+        total = torch.where(active, train_loss, 0.0).sum()
+        grads = self.networks.gradients(total, self.output)
+        with torch.no_grad():
+            self.optimizer.step(grads)
+        return active
+
+    def _end_epoch(self, epoch, trained, valid_loss):
+        self.losses[epoch - 1, 1] = valid_loss
+        newly_diverged = trained & ~torch.isfinite(valid_loss)
+        if bool(newly_diverged.any()):
+            self._stop(newly_diverged, diverged=True)
+            trained = trained & ~newly_diverged
+        if self.early_stopping:
+            self._early_stopping(epoch, trained, valid_loss)
+
+    def _early_stopping(self, epoch, trained, valid_loss):
+        # skorch's EarlyStopping, per network: an epoch improves when its
+        # loss is below the best one less a relative tol.
+        improved = trained & self.stops_early & (valid_loss < self.threshold)
+        missed = trained & ~improved
+        self.misses = torch.where(improved, 0, self.misses + missed.long())
+        self.threshold = torch.where(
+            improved, valid_loss - self.tol * valid_loss, self.threshold
+        )
+        self.best_epoch = torch.where(improved, epoch, self.best_epoch)
+        if bool(improved.any()):
+            for best, param in zip(
+                self.best_params, self.networks.parameter_list(), strict=True
+            ):
+                best.copy_(torch.where(_shaped(improved, best), param.detach(), best))
+        out_of_patience = self.running & (self.misses >= self.patience)
+        if bool(out_of_patience.any()):
+            self._stop(out_of_patience)
+
+    def _stop(self, networks, diverged=False):
+        if diverged:
+            self.diverged |= networks
+        self.running &= ~networks
+        self.running_changed = True
+
+    def _restore_best(self):
+        if not self.early_stopping:
+            return
+        restore = (self.best_epoch > 0) & ~self.diverged
+        with torch.no_grad():
+            for best, param in zip(
+                self.best_params, self.networks.parameter_list(), strict=True
+            ):
+                param.copy_(torch.where(_shaped(restore, best), best, param))
+
+    def _result(self):
+        losses = self.losses.permute(2, 0, 1).cpu().numpy()
+        n_epochs = self.n_epochs.cpu().numpy()
+        diverged = self.diverged.cpu().numpy()
+        # Nothing was logged for a network after it stopped; a diverged one
+        # has no validation loss for the epoch whose training loss failed.
+        after_stop = np.arange(losses.shape[1]) >= n_epochs[:, None]
+        losses[after_stop] = np.nan
+        losses[diverged, n_epochs[diverged] - 1, 1] = np.nan
+        return StackedResult(
+            losses=losses,
+            n_epochs=n_epochs,
+            best_epoch=self.best_epoch.cpu().numpy(),
+            diverged=diverged,
+            networks=self.networks,
+        )
