@@ -4,6 +4,7 @@ from ._cv import NetRegressorCV
 from ._estimator import NetRegressor
 from ._exceptions import (
     ConstantPredictionWarning,
+    DeviceFallbackWarning,
     SknetWarning,
     TrainingDivergedError,
 )
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CVLossCurveDisplay",
     "ConstantPredictionWarning",
+    "DeviceFallbackWarning",
     "LossCurveDisplay",
     "Net",
     "NetRegressor",

@@ -45,6 +45,29 @@ def check_all_finite(array, name, feature_names=None):
     )
 
 
+def check_target_is_data(y):
+    """Raise a ValueError if ``y`` is a Dask task key instead of targets.
+
+    dask-ml's ``Incremental`` names each block of ``y`` by a key that fits
+    1-d arrays only; for a 2-d ``y`` the key itself, a ``(name, index)``
+    tuple, reaches ``partial_fit`` in place of the block.
+    """
+    if (
+        isinstance(y, tuple)
+        and len(y) == 2
+        and isinstance(y[0], str)
+        and isinstance(y[1], int)
+    ):
+        raise ValueError(
+            f"y is {y!r}, a Dask task key rather than targets. dask-ml's "
+            "Incremental passes y block by block only when y is 1-d. For several "
+            "target columns, call partial_fit on the blocks yourself, for "
+            "example `for i in range(X.numblocks[0]): "
+            "reg.partial_fit(*dask.compute(X.blocks[i], y.blocks[i]))` (see "
+            "'Out-of-core training' in the documentation)."
+        )
+
+
 def check_target_finite(y):
     """Raise a ValueError naming the first NaN or infinite target.
 

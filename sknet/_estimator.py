@@ -22,6 +22,7 @@ from ._data import (
     check_all_finite,
     check_sample_weight,
     check_target_finite,
+    check_target_is_data,
     densify,
     to_tensor,
 )
@@ -35,6 +36,7 @@ from ._params import (
     routed_arguments,
 )
 from ._persistence import load_regressor, save_model
+from ._portability import check_classes_imported, portable_state, restored_state
 from ._sklearn_callbacks import (
     CallbackSupportMixin,
     EpochTasks,
@@ -127,6 +129,7 @@ class NetworkEstimatorMixin:
                 f"{type(self).__name__} requires y to be passed, but the target y "
                 "is None."
             )
+        check_target_is_data(y)
         check_target_finite(y)
         X, y = validate_data(
             self,
@@ -353,6 +356,14 @@ class NetRegressor(
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 
+    # -- pickling (see sknet/_portability.py) ------------------------------
+
+    def __getstate__(self):
+        return portable_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(restored_state(state))
+
     # -- public API ------------------------------------------------------
 
     @with_callbacks
@@ -447,7 +458,7 @@ class NetRegressor(
         save_model(self, path)
 
     @classmethod
-    def load(cls, path, *, device="cpu"):
+    def load(cls, path, *, device=None):
         """Load a NetRegressor saved by :meth:`save`.
 
         The loaded estimator predicts exactly as the saved one did, and can
@@ -457,8 +468,11 @@ class NetRegressor(
         ----------
         path : str or path-like
             A file written by :meth:`save` or :func:`sknet.save_model`.
-        device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
-            Where the loaded network lives.
+        device : {None, "cpu", "cuda", "cuda:N", "auto"}, default=None
+            Where the loaded network lives. None keeps the saved ``device``,
+            falling back to the CPU with a :class:`DeviceFallbackWarning`
+            when it names a GPU this machine lacks; see
+            :func:`sknet.load_model`.
 
         Returns
         -------
@@ -487,6 +501,7 @@ class NetRegressor(
     # -- training steps --------------------------------------------------
 
     def _train(self, X, y, sample_weight, X_val, y_val, epochs, keep_weights):
+        check_classes_imported(self)
         check_parameters(self, self._get_param_names())
         X, y, sample_weight = self._validate_training_data(
             X, y, sample_weight, reset=not keep_weights

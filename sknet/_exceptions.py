@@ -18,6 +18,18 @@ class ConstantPredictionWarning(SknetWarning):
     """
 
 
+class DeviceFallbackWarning(SknetWarning):
+    """A model trained on a GPU was loaded onto the CPU, as no GPU is available.
+
+    It is emitted once per network when a pickled or joblib-dumped model,
+    or a file read by :func:`sknet.load_model`, names a CUDA device that
+    this machine lacks. The loaded model predicts as it did on the GPU, up
+    to the last bits that differ between GPU and CPU arithmetic. Its
+    ``device`` parameter still names the GPU, so set ``device="cpu"`` or
+    ``device="auto"`` before training it again here.
+    """
+
+
 class TrainingDivergedError(FloatingPointError):
     """The training or validation loss stopped being a finite number.
 

@@ -35,6 +35,7 @@ from torch import nn
 
 from ._exceptions import SknetWarning
 from ._params import DTYPES, normalise_dtype
+from ._portability import fallback_device, warn_device_fallback
 
 FORMAT = "sknet-model"
 FORMAT_VERSION = 1
@@ -157,7 +158,7 @@ def save_model(estimator, path: str | os.PathLike) -> None:
     write_file_atomically(Path(path), data)
 
 
-def load_model(path: str | os.PathLike, *, device: str = "cpu"):
+def load_model(path: str | os.PathLike, *, device: str | None = None):
     """Load a model saved by :func:`save_model`.
 
     The file's tensors and JSON description are read without running any
@@ -177,9 +178,13 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu"):
     ----------
     path : str or path-like
         A file written by :func:`save_model` or :meth:`NetRegressor.save`.
-    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
-        Where the loaded network lives. It also becomes the estimator's
-        ``device`` parameter.
+    device : {None, "cpu", "cuda", "cuda:N", "auto"}, default=None
+        Where the loaded network lives. None keeps the ``device`` the model
+        was saved with, except that a model saved with a CUDA device is
+        loaded onto the CPU, with a :class:`DeviceFallbackWarning`, where
+        PyTorch sees no GPU; its ``device`` parameter then still names the
+        GPU. Any other value also becomes the estimator's ``device``
+        parameter, and a CUDA device that is missing is an error.
 
     Returns
     -------
@@ -199,6 +204,12 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu"):
         If a path in the file names something that is not a
         ``torch.nn.Module`` or ``torch.optim.Optimizer`` subclass.
 
+    Warns
+    -----
+    DeviceFallbackWarning
+        With ``device=None``, when the model was saved with a CUDA device
+        and this machine has none.
+
     See Also
     --------
     save_model : Write such a file.
@@ -215,7 +226,7 @@ def load_model(path: str | os.PathLike, *, device: str = "cpu"):
     return steps[0]
 
 
-def load_regressor(path, device="cpu", kind=None):
+def load_regressor(path, device=None, kind=None):
     """Load ``path`` and check that it holds an instance of ``kind``."""
     from ._estimator import NetRegressor
 
@@ -676,7 +687,10 @@ def _rebuild_regressor(record, tensors, device, path):
         and issubclass(params["module"], nn.Module)
     ):
         raise TypeError(f"{path} names no torch.nn.Module class as its module.")
-    regressor = NetRegressor(**{**params, "device": device})
+    placed = _placement(params["device"], device)
+    if device is not None:
+        params["device"] = device
+    regressor = NetRegressor(**params)
     check_parameters(regressor, regressor._get_param_names())
 
     fitted = record["fitted"]
@@ -693,7 +707,7 @@ def _rebuild_regressor(record, tensors, device, path):
     # Building the module draws initial weights, replaced just below; the
     # fork keeps that draw from moving torch's global random state.
     with torch.random.fork_rng(devices=[]):
-        net = regressor._new_net(*shapes, dtype, _resolve_device(device))
+        net = regressor._new_net(*shapes, dtype, _resolve_device(placed))
     _load_weights(net.module_, tensors, params["module"], path)
     # The file keeps the weights but neither the optimizer's state (momentum,
     # Adam's moments) nor the per-epoch history, so training on from it would
@@ -717,6 +731,20 @@ def _rebuild_regressor(record, tensors, device, path):
         regressor.best_epoch_ = fitted["best_epoch_"]
     _set_feature_attributes(regressor, fitted)
     return regressor
+
+
+def _placement(saved, requested):
+    """Return the device to load onto: ``requested``, or else ``saved``.
+
+    A saved CUDA device that this machine lacks falls back to the CPU with
+    a warning; a requested one is left for ``_resolve_device`` to refuse.
+    """
+    if requested is not None:
+        return requested
+    placed = fallback_device(saved)
+    if placed != str(saved):
+        warn_device_fallback(saved)
+    return placed
 
 
 def _set_feature_attributes(estimator, fitted):

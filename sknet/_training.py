@@ -11,11 +11,14 @@ docs/performance.md).
 """
 
 import math
+import pickle
+import warnings
 
 import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer
+from skorch.exceptions import DeviceWarning
 from skorch.history import History
 from skorch.utils import TeeGenerator, to_device
 from torch import nn
@@ -23,6 +26,11 @@ from torch.nn import functional
 from torch.optim import Optimizer
 
 from ._exceptions import TrainingDivergedError
+from ._portability import (
+    import_cloudpickle,
+    registered_by_value,
+    warn_device_fallback,
+)
 from ._progress import EpochProgressBar
 
 
@@ -333,6 +341,57 @@ class TrainingNet(NeuralNet):
     def initialize_history(self):
         self.history_ = FastHistory()
         return self
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # skorch pickles the attributes whose names start with these prefixes
+        # apart, so that loading can map GPU tensors onto the CPU. Callbacks
+        # can hold tensors too: a learning-rate scheduler holds the optimizer.
+        # The prefix also covers the callbacks parameter, which holds the
+        # same objects.
+        if "callbacks" not in self.cuda_dependent_attributes_:
+            self.cuda_dependent_attributes_ = [
+                *self.cuda_dependent_attributes_,
+                "callbacks",
+            ]
+        return self
+
+    def __getstate__(self):
+        held = [getattr(self, name + "_", None) for name in self._modules]
+        held += [getattr(self, name + "_", None) for name in self._criteria]
+        if any(registered_by_value(type(value)) for value in held):
+            return self._state_by_value()
+        try:
+            return super().__getstate__()
+        except (pickle.PicklingError, AttributeError):
+            return self._state_by_value()
+
+    def _state_by_value(self):
+        """Return skorch's pickle state, its device-bound part cloudpickled.
+
+        skorch pickles the modules, criteria, optimizers (and, here, the
+        callbacks) apart with plain pickle, so that loading can map GPU
+        tensors onto the CPU. Plain pickle finds classes by name, which
+        fails in a process that received them by value, such as a Dask
+        worker given a module class defined in a script; cloudpickle sends
+        them back by value. skorch's ``__setstate__`` reads the result.
+        """
+        cloudpickle = import_cloudpickle()
+        state = self.__dict__.copy()
+        prefixes = tuple(self.cuda_dependent_attributes_)
+        held = {key: state.pop(key) for key in list(state) if key.startswith(prefixes)}
+        state["__cuda_dependent_attributes__"] = cloudpickle.dumps(held)
+        return state
+
+    def __setstate__(self, state):
+        trained_on = state.get("device")
+        with warnings.catch_warnings():
+            # skorch says it twice in its own words; sknet says it once below.
+            warnings.simplefilter("ignore", DeviceWarning)
+            super().__setstate__(state)
+        if str(self.device) != str(trained_on):
+            self.device = str(self.device)  # skorch leaves a torch.device
+            warn_device_fallback(trained_on)
 
     def initialize_module(self):
         super().initialize_module()
