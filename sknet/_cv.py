@@ -66,7 +66,7 @@ UNSUPPORTED_SETTINGS = {
 
 # Activations of about this many numbers per run keep memory bounded on
 # large tables; larger searches are split into several runs.
-ELEMENTS_PER_RUN = 2**22
+ELEMENTS_PER_RUN = 2**21
 
 
 class NetRegressorCV(NetworkEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -357,7 +357,7 @@ n_iter_no_change, tol, random_state, dtype, device, verbose
                 )
 
     def _run(self, nets, networks, fold_indices, data):
-        X, y, train_weight, valid_mask = data
+        X, y, fold_weights = data
         stacked = StackedNetworks([net.module_ for net in nets])
         optimizer = stacked_optimizer(
             [net.optimizer_ for net in nets],
@@ -373,7 +373,7 @@ n_iter_no_change, tol, random_state, dtype, device, verbose
             tol=np.array([n.tol for n in networks], dtype=float),
         )
         stacked_data = StackedData(
-            X, y, train_weight[fold_indices], valid_mask[fold_indices]
+            X, y, fold_weights, torch.tensor(fold_indices, device=X.device)
         )
         run = StackedRun(stacked, optimizer, nets[0].criterion_, stacked_data, schedule)
         with _EpochProgress(self.verbose, run) as on_epoch:
@@ -494,22 +494,20 @@ def _initialised_net(network, search, device):
 
 
 def _shared_data(search, device):
-    """Return the rows once, and each fold's rows as weights on them."""
+    """Return the rows once, and each fold as weights on them."""
     numpy_dtype = np.float32 if search.dtype == torch.float32 else np.float64
-    n_rows = len(search.X)
+    n_rows, n_folds = len(search.X), len(search.folds)
     weights = search.sample_weight
     if weights is None:
         weights = np.ones(n_rows)
-    train_weight = np.zeros((len(search.folds), n_rows), dtype=numpy_dtype)
-    valid_mask = np.zeros((len(search.folds), n_rows), dtype=numpy_dtype)
+    fold_weights = np.zeros((n_rows, 2 * n_folds), dtype=numpy_dtype)
     for index, (train, test) in enumerate(search.folds):
-        train_weight[index, train] = weights[train]
-        valid_mask[index, test] = 1.0
+        fold_weights[train, index] = weights[train] / weights[train].sum()
+        fold_weights[test, n_folds + index] = 1.0 / len(test)
     return (
         to_tensor(search.X, numpy_dtype, device),
         to_tensor(as_2d_target(search.y), numpy_dtype, device),
-        to_tensor(train_weight, numpy_dtype, device),
-        to_tensor(valid_mask, numpy_dtype, device),
+        to_tensor(fold_weights, numpy_dtype, device),
     )
 
 

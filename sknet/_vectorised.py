@@ -26,21 +26,27 @@ from ._network import Net
 class StackedData:
     """The rows every network shares, and which of them each one uses.
 
+    A fold is not a copy of the rows but two columns of weights on them, so
+    memory grows with the number of folds times the rows, never with copies
+    of ``X``.
+
     Attributes
     ----------
     X : Tensor of shape (n_samples, n_features)
     y : Tensor of shape (n_samples, n_outputs)
-    train_weight : Tensor of shape (n_networks, n_samples)
-        Weight of each row in each network's training loss: its sample
-        weight on the network's training rows, zero elsewhere.
-    valid_mask : Tensor of shape (n_networks, n_samples)
-        1 on each network's validation rows, 0 elsewhere.
+    fold_weights : Tensor of shape (n_samples, 2 * n_folds)
+        Column ``f`` weighs fold ``f``'s training rows (their sample weights,
+        zero elsewhere), column ``n_folds + f`` its validation rows (one,
+        zero elsewhere); each column sums to one, so a product with per-row
+        losses gives mean losses.
+    fold_of_network : Tensor of int, shape (n_networks,)
+        The fold each network trains on.
     """
 
     X: torch.Tensor
     y: torch.Tensor
-    train_weight: torch.Tensor
-    valid_mask: torch.Tensor
+    fold_weights: torch.Tensor
+    fold_of_network: torch.Tensor
 
 
 @dataclass
@@ -167,6 +173,11 @@ class StackedNetworks:
     def parameter_list(self):
         return list(self.params.values())
 
+    def release_buffers(self):
+        """Free the memory kept between epochs, once training is over."""
+        if self._kernel is not None:
+            self._kernel.release()
+
     def _single_forward(self, params, X):
         return functional_call(self._template, params, (X,))
 
@@ -264,6 +275,10 @@ class PerceptronKernel:
             _DERIVATIVE[kind](below, derivative)
             input_grad.mul_(derivative)
         return input_grad
+
+    def release(self):
+        self.buffers = {}
+        self.inputs = []
 
     def _buffer(self, key, shape):
         buffer = self.buffers.get(key)
@@ -488,12 +503,11 @@ class StackedRun:
         self.threshold = torch.full((count,), math.inf, device=device, dtype=dtype)
         last = int(schedule.max_epochs.max(initial=0))
         self.losses = torch.full((last, 2, count), math.nan, dtype=dtype, device=device)
-        # Row weights that turn per-row losses into both mean losses at once.
-        self.loss_weights = torch.stack(
-            [
-                data.train_weight / data.train_weight.sum(dim=1, keepdim=True),
-                data.valid_mask / data.valid_mask.sum(dim=1, keepdim=True),
-            ]
+        # Where each network's train and validation loss sit among the
+        # products of its per-row losses with every fold's weights.
+        n_folds = data.fold_weights.shape[1] // 2
+        self.loss_columns = torch.stack(
+            [data.fold_of_network, data.fold_of_network + n_folds], dim=1
         )
         self.stops_early = torch.isfinite(self.patience)
         self.early_stopping = bool(self.stops_early.any())
@@ -532,6 +546,7 @@ class StackedRun:
             if on_epoch is not None:
                 on_epoch(epoch)
         self._restore_best()
+        self.networks.release_buffers()
         return self._result()
 
     def _mean_losses(self, training):
@@ -540,7 +555,8 @@ class StackedRun:
         self.output = output
         per_entry = self.criterion(output, self.data.y.expand_as(output))
         per_row = per_entry[..., 0] if per_entry.shape[2] == 1 else per_entry.mean(2)
-        return (per_row * self.loss_weights).sum(dim=2)
+        by_fold = per_row @ self.data.fold_weights
+        return by_fold.gather(1, self.loss_columns).T
 
     def _train_step(self, epoch, active, train_loss):
         self.losses[epoch - 1, 0] = train_loss.detach()
