@@ -4,6 +4,10 @@
 contender in mini-batches of 256 on ``N_ROWS`` x 50 float32 rows and
 prints, as JSON, its peak resident memory and the baseline it rose from.
 
+``python -m benchmarks.child cv-memory NetRegressorCV N_ROWS N_FOLDS
+N_CANDIDATES`` fits NetRegressorCV for 3 epochs on ``N_ROWS`` x 10 rows
+and prints its peak resident memory the same way.
+
 ``python -m benchmarks.child instructions CONTENDER LOW HIGH`` must run
 under ``valgrind --tool=callgrind --instr-atstart=no``. It fits the
 workflow for ``LOW`` and then ``HIGH`` epochs, with callgrind counting
@@ -66,6 +70,21 @@ def memory(contender, n_rows, epochs):
     }
 
 
+def cv_memory(contender, n_rows, n_folds, n_candidates):
+    """Peak memory of one NetRegressorCV fit, above the level before the data."""
+    from .cv import memory_child
+
+    memory_child(200, n_folds, n_candidates)  # one-off allocations first
+    _reset_peak_rss()
+    baseline = _status_mb("VmRSS")
+    _, data = memory_child(n_rows, n_folds, n_candidates)
+    return {
+        "baseline_mb": baseline,
+        "peak_mb": _status_mb("VmHWM"),
+        "data_mb": megabytes(*data),
+    }
+
+
 def instructions(contender, low, high):
     # Callgrind runs threads one at a time and would count a spinning
     # thread pool's waiting as work.
@@ -106,7 +125,7 @@ def _status_mb(field):
 
 def main(arguments):
     task, contender, *numbers = arguments
-    tasks = {"memory": memory, "instructions": instructions}
+    tasks = {"memory": memory, "instructions": instructions, "cv-memory": cv_memory}
     result = tasks[task](contender, *map(int, numbers))
     print(json.dumps(result))
 

@@ -39,7 +39,7 @@ class Row:
 HEADER = (
     "scenario",
     "measure",
-    "NetRegressor",
+    "sknet",
     "compared with",
     "its value",
     "ratio",

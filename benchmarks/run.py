@@ -33,8 +33,8 @@ DEFAULT_PLOT = ROOT / "docs" / "performance_growth.png"
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="NetRegressor side by side with a hand-written PyTorch loop, "
-        "stock skorch and MLPRegressor.",
+        description="NetRegressor and NetRegressorCV side by side with a "
+        "hand-written PyTorch loop, stock skorch, MLPRegressor and grid searches.",
     )
     parser.add_argument(
         "--quick",
@@ -130,7 +130,7 @@ def _machine():
         f"{skorch.__version__}, scikit-learn {sklearn.__version__}, Python "
         f"{platform.python_version()}; {os.cpu_count()} cores, torch threads "
         f"{torch.get_num_threads()}. Medians of repeated runs taken in turn; "
-        "ratio = NetRegressor / the other (lower is better for time, "
+        "ratio = sknet / the other (lower is better for time, "
         "instructions and memory, higher for samples/s)."
     )
 

@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV
 from sknet import NetRegressor
 
 from .contenders import BATCHES, WORKFLOW, raw_forward
+from .cv import SCENARIOS as CV_SCENARIOS
 from .data import synthetic, workflow_split
 from .measure import (
     alternate,
@@ -43,6 +44,11 @@ class Settings:
     predict_rows: int
     grid_epochs: int
     grid_repeats: int
+    cv_epochs: int
+    cv_repeats: int  # of NetRegressorCV and the MLPRegressor search
+    cv_large_rows: int
+    cv_large_epochs: int
+    cv_memory_rows: int
     callgrind: bool
     growth: bool
 
@@ -56,6 +62,11 @@ FULL = Settings(
     predict_rows=1_000_000,
     grid_epochs=2000,
     grid_repeats=2,
+    cv_epochs=2000,
+    cv_repeats=3,
+    cv_large_rows=20_000,
+    cv_large_epochs=50,
+    cv_memory_rows=200_000,
     callgrind=True,
     growth=True,
 )
@@ -68,6 +79,11 @@ QUICK = Settings(
     predict_rows=100_000,
     grid_epochs=50,
     grid_repeats=1,
+    cv_epochs=100,
+    cv_repeats=1,
+    cv_large_rows=5_000,
+    cv_large_epochs=5,
+    cv_memory_rows=20_000,
     callgrind=False,
     growth=False,
 )
@@ -326,4 +342,5 @@ SCENARIOS = {
     "mini-batch": mini_batch,
     "predict": predict,
     "grid": grid_search,
+    **CV_SCENARIOS,
 }
