@@ -17,6 +17,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.utils import noop
 from torch import nn
 
+from ._accelerate import AcceleratedTrainingNet, make_accelerator, shared_seed
 from ._data import (
     as_2d_target,
     check_all_finite,
@@ -219,6 +220,13 @@ class NetRegressor(
         float64 for anything else. See Notes.
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
         Where to train. "auto" picks CUDA when it is available.
+    data_parallel : bool, default=False
+        Train data-parallel through Hugging Face Accelerate, in every
+        process that ``accelerate launch`` or ``torchrun`` started: each
+        process trains on its share of every batch and the gradients are
+        averaged, so an update equals the single-process one. "cpu" keeps
+        the processes on the CPU; "cuda" or "auto" gives each its own GPU.
+        Needs the ``accelerate`` extra; see the "Scaling out" guide.
     callbacks : list of skorch callbacks or (name, callback) pairs, \
             default=None
         Extra skorch callbacks (learning-rate schedulers, checkpoints, ...).
@@ -320,6 +328,7 @@ class NetRegressor(
         random_state=None,
         dtype=None,
         device="cpu",
+        data_parallel=False,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -340,6 +349,7 @@ class NetRegressor(
         self.random_state = random_state
         self.dtype = dtype
         self.device = device
+        self.data_parallel = data_parallel
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose
@@ -509,17 +519,21 @@ class NetRegressor(
         X_val, y_val = self._validate_validation_data(X_val, y_val, y)
         self._check_early_stopping_has_data(X_val)
         seed = _seed_from(self.random_state)
+        accelerator = None
+        device = _resolve_device(self.device)
+        if self.data_parallel:
+            accelerator = make_accelerator(device)
+            seed, device = shared_seed(accelerator, seed), str(accelerator.device)
         previous_epochs = self.n_iter_ if keep_weights else 0
         seeds = np.random.SeedSequence([seed, previous_epochs])
         dtype = self._compute_dtype(X)
-        device = _resolve_device(self.device)
         data = self._tensor_data(
             X, y, sample_weight, X_val, y_val, dtype, device, seeds
         )
 
         fit_task = begin_fit_task(self, X, y, epochs)
         with _seeded_torch(seeds, device):
-            net = self._new_net(X, y, dtype, device)
+            net = self._new_net(X, y, dtype, device, accelerator)
             if keep_weights:
                 net.continue_from(self.net_)
             net.target_is_1d = y.ndim == 1
@@ -556,12 +570,17 @@ class NetRegressor(
                 self.loss_log_ = error.loss_log
             raise
 
-    def _new_net(self, X, y, dtype, device):
+    def _new_net(self, X, y, dtype, device, accelerator=None):
         criterion = resolve_criterion(self.criterion)
         routed = routed_arguments(self)
         if _accepts_argument(criterion, "reduction"):
             routed["criterion__reduction"] = "none"
-        net = TrainingNet(
+        net_class = TrainingNet
+        if accelerator is not None:
+            # Accelerate places the module itself, and refuses a device.
+            net_class, device = AcceleratedTrainingNet, None
+            routed["accelerator"] = accelerator
+        net = net_class(
             module=self.module,
             criterion=criterion,
             optimizer=resolve_optimizer(self.optimizer),

@@ -156,6 +156,7 @@ PARAMETER_TABLE = {
     ),
     "dtype": (_is_dtype, "None, 'float32' or 'float64'"),
     "device": (_is_device, "'cpu', 'cuda', 'cuda:N' or 'auto'"),
+    "data_parallel": (lambda value: isinstance(value, bool), "True or False"),
     "callbacks": (
         _is_callback_list,
         "None or a list of skorch callbacks or (name, callback) pairs",
