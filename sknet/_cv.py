@@ -1,5 +1,7 @@
 """NetRegressorCV: cross-validated search that trains every network at once."""
 
+import contextlib
+import ctypes
 import numbers
 import warnings
 from collections import defaultdict
@@ -7,12 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from ._data import as_2d_target, to_tensor
@@ -68,6 +72,10 @@ UNSUPPORTED_SETTINGS = {
 # large tables; larger searches are split into several runs.
 ELEMENTS_PER_RUN = 2**21
 
+# After runs on at least this many rows, freed memory is handed back to the
+# system (see _return_freed_memory); it takes about a millisecond.
+LARGE_TABLE_ROWS = 10_000
+
 
 class NetRegressorCV(NetworkEstimatorMixin, RegressorMixin, BaseEstimator):
     """A NetRegressor whose settings are chosen by vectorised cross-validation.
@@ -103,12 +111,18 @@ class NetRegressorCV(NetworkEstimatorMixin, RegressorMixin, BaseEstimator):
         A string or callable is a scikit-learn scorer, evaluated with the
         network's final weights.
     module, criterion, optimizer, lr, max_epochs, early_stopping, \
-n_iter_no_change, tol, random_state, dtype, device, verbose
+n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         As in :class:`NetRegressor`: the settings of every candidate, unless
         ``param_grid`` overrides them. Only the optimizers "sgd", "adam" and
         "adamw" can be trained side by side. With ``early_stopping=True``
         each network stops on its own fold's held-out rows, and the refit
         trains for the mean best epoch of the chosen candidate's folds.
+    n_jobs : int or None, default=None
+        Vectorised runs to train at the same time, in joblib worker
+        processes, as in ``GridSearchCV``. A search on a small table is one
+        run, so this helps only when candidates differ in shape (one run per
+        shape) or the table is large enough to be split into several runs.
+        With more than one job, ``verbose`` shows no progress bar.
     **kwargs
         ``module__*``, ``optimizer__*`` and ``criterion__*`` arguments, as in
         :class:`NetRegressor`.
@@ -205,12 +219,14 @@ n_iter_no_change, tol, random_state, dtype, device, verbose
         random_state=None,
         dtype=None,
         device="cpu",
+        n_jobs=None,
         verbose=0,
         **kwargs,
     ):
         self.param_grid = param_grid
         self.cv = cv
         self.scoring = scoring
+        self.n_jobs = n_jobs
         self.module = module
         self.criterion = criterion
         self.optimizer = optimizer
@@ -291,6 +307,13 @@ n_iter_no_change, tol, random_state, dtype, device, verbose
     def _candidates(self):
         """Return one configured, checked NetRegressor per candidate."""
         check_parameters(self, list(_SHARED_PARAMETERS))
+        if self.n_jobs is not None and (
+            not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0
+        ):
+            raise ValueError(
+                f"n_jobs must be None or a non-zero integer (-1 for every core); "
+                f"got {self.n_jobs!r}."
+            )
         own = {name: getattr(self, name) for name in _SHARED_PARAMETERS}
         own.update(self._component_arguments)
         candidates = []
@@ -339,45 +362,32 @@ n_iter_no_change, tol, random_state, dtype, device, verbose
         group = [candidates[index][1] for index in indices]
         device = _resolve_device(group[0].device)
         nets = [_initialised_net(network, search, device) for network in group]
-        data = _shared_data(search, device)
         members = [(c, f) for c in range(len(group)) for f in range(len(search.folds))]
         per_run = _networks_per_run(nets[0].module_, len(search.X))
-        for start in range(0, len(members), per_run):
-            chunk = members[start : start + per_run]
-            result = self._run(
+        chunks = [
+            members[start : start + per_run]
+            for start in range(0, len(members), per_run)
+        ]
+        data = _shared_data(search)
+        runs = (
+            delayed(_train_stacked)(
                 [nets[c] for c, _ in chunk],
                 [group[c] for c, _ in chunk],
                 [f for _, f in chunk],
                 data,
+                device,
+                self.verbose and self.n_jobs in (None, 1),
             )
+            for chunk in chunks
+        )
+        results = Parallel(n_jobs=self.n_jobs)(runs)
+        for chunk, result in zip(chunks, results, strict=True):
             for position, (c, f) in enumerate(chunk):
                 outcome.record(indices[c], f, result, position)
+                template = nets[c].module_
                 outcome.scores[indices[c], f] = _score(
-                    result, position, search, search.folds[f]
+                    result, position, template, search, search.folds[f]
                 )
-
-    def _run(self, nets, networks, fold_indices, data):
-        X, y, fold_weights = data
-        stacked = StackedNetworks([net.module_ for net in nets])
-        optimizer = stacked_optimizer(
-            [net.optimizer_ for net in nets],
-            stacked.parameter_list(),
-            X.device,
-            X.dtype,
-        )
-        schedule = StackedSchedule(
-            max_epochs=np.array([n.max_epochs for n in networks]),
-            patience=np.array(
-                [n.n_iter_no_change if n.early_stopping else np.inf for n in networks]
-            ),
-            tol=np.array([n.tol for n in networks], dtype=float),
-        )
-        stacked_data = StackedData(
-            X, y, fold_weights, torch.tensor(fold_indices, device=X.device)
-        )
-        run = StackedRun(stacked, optimizer, nets[0].criterion_, stacked_data, schedule)
-        with _EpochProgress(self.verbose, run) as on_epoch:
-            return run.run(on_epoch)
 
     # -- results and refit --------------------------------------------------
 
@@ -493,8 +503,12 @@ def _initialised_net(network, search, device):
         return network._new_net(search.X, search.y, search.dtype, device)
 
 
-def _shared_data(search, device):
-    """Return the rows once, and each fold as weights on them."""
+def _shared_data(search):
+    """Return the rows once, and each fold as weights on them.
+
+    Column ``f`` of the weights holds fold ``f``'s training rows, column
+    ``n_folds + f`` its held-out rows; see :class:`StackedData`.
+    """
     numpy_dtype = np.float32 if search.dtype == torch.float32 else np.float64
     n_rows, n_folds = len(search.X), len(search.folds)
     weights = search.sample_weight
@@ -504,21 +518,61 @@ def _shared_data(search, device):
     for index, (train, test) in enumerate(search.folds):
         fold_weights[train, index] = weights[train] / weights[train].sum()
         fold_weights[test, n_folds + index] = 1.0 / len(test)
-    return (
-        to_tensor(search.X, numpy_dtype, device),
-        to_tensor(as_2d_target(search.y), numpy_dtype, device),
-        to_tensor(fold_weights, numpy_dtype, device),
+    X = np.ascontiguousarray(search.X, dtype=numpy_dtype)
+    y = np.ascontiguousarray(as_2d_target(search.y), dtype=numpy_dtype)
+    return X, y, fold_weights
+
+
+def _train_stacked(nets, networks, fold_indices, data, device, show_progress):
+    """Train one vectorised run: the fold ``fold_indices[k]`` for ``nets[k]``.
+
+    A function of its own so that joblib can run it in another process:
+    ``nets`` are the initialised skorch nets, ``networks`` the NetRegressors
+    they came from, ``data`` the arrays of :func:`_shared_data`, which joblib
+    passes to workers as memory maps.
+    """
+    X, y, fold_weights = (to_tensor(array, array.dtype, device) for array in data)
+    stacked = StackedNetworks([net.module_ for net in nets])
+    optimizer = stacked_optimizer(
+        [net.optimizer_ for net in nets], stacked.parameter_list(), device, X.dtype
     )
+    schedule = StackedSchedule(
+        max_epochs=np.array([n.max_epochs for n in networks]),
+        patience=np.array(
+            [n.n_iter_no_change if n.early_stopping else np.inf for n in networks]
+        ),
+        tol=np.array([n.tol for n in networks], dtype=float),
+    )
+    fold_of_network = torch.tensor(fold_indices, device=X.device)
+    data = StackedData(X, y, fold_weights, fold_of_network)
+    run = StackedRun(stacked, optimizer, nets[0].criterion_, data, schedule)
+    with _EpochProgress(show_progress, run) as on_epoch:
+        result = run.run(on_epoch)
+    if len(X) >= LARGE_TABLE_ROWS:
+        _return_freed_memory()
+    return result
 
 
-def _score(result, position, search, fold):
+def _return_freed_memory():
+    """Hand memory that the C allocator keeps after large runs back to the system.
+
+    A large run frees tensors of a few megabytes that glibc keeps in its heap
+    in pieces; over many runs these add up to a peak that grows with the
+    number of networks. Elsewhere than glibc this does nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _score(result, position, template, search, fold):
     """Score one fold network on its held-out rows; NaN if it diverged."""
     if result.diverged[position]:
         return np.nan
     if search.scorer is None:
         return -result.final_valid_loss()[position]
     held_out = fold[1]
-    network = _FoldNetwork(result.networks, position, search.y.ndim == 1)
+    params = {name: value[position] for name, value in result.params.items()}
+    network = _FoldNetwork(template, params, search.y.ndim == 1)
     return search.scorer(network, search.X[held_out], search.y[held_out])
 
 
@@ -580,20 +634,27 @@ def _cv_results(candidate_settings, outcome, with_best_epochs):
 
 
 class _FoldNetwork(RegressorMixin, BaseEstimator):
-    """One trained fold network of a stacked run, as a regressor for scorers."""
+    """One trained network of a vectorised run, as a regressor for scorers.
 
-    def __init__(self, networks=None, index=0, target_is_1d=True):
-        self.networks = networks
-        self.index = index
+    ``module`` supplies the code and ``params`` the weights, through
+    ``torch.func.functional_call``.
+    """
+
+    def __init__(self, module=None, params=None, target_is_1d=True):
+        self.module = module
+        self.params = params
         self.target_is_1d = target_is_1d
 
     def __sklearn_is_fitted__(self):
         return True
 
     def predict(self, X):
-        parameters = next(iter(self.networks.params.values()))
-        X = torch.as_tensor(np.asarray(X), dtype=parameters.dtype).to(parameters.device)
-        output = self.networks.forward_one(self.index, X).cpu().numpy()
+        reference = next(iter(self.params.values()))
+        X = torch.as_tensor(np.asarray(X), dtype=reference.dtype).to(reference.device)
+        self.module.eval()
+        with torch.no_grad():
+            output = functional_call(self.module, self.params, (X,))
+        output = output.cpu().numpy()
         return output.ravel() if self.target_is_1d else output
 
 

@@ -84,15 +84,17 @@ class StackedResult:
         restored, or 0 where early stopping was off or never improved.
     diverged : ndarray of bool
         Whether the network's loss stopped being finite.
-    networks : StackedNetworks
-        The trained weights, the best epoch's where early stopping ran.
+    params : dict of str to Tensor
+        The trained weights, stacked on a leading network axis, as
+        ``torch.func.functional_call`` takes them after indexing; the best
+        epoch's where early stopping ran.
     """
 
     losses: np.ndarray
     n_epochs: np.ndarray
     best_epoch: np.ndarray
     diverged: np.ndarray
-    networks: "StackedNetworks"
+    params: dict
 
     def final_valid_loss(self):
         """Return the validation loss of the weights each network ended with."""
@@ -162,13 +164,6 @@ class StackedNetworks:
             (output_grad,) = torch.autograd.grad(loss, output)
             return self._kernel.backward(output_grad)
         return list(torch.autograd.grad(loss, self.parameter_list()))
-
-    def forward_one(self, index, X):
-        """Return network ``index``'s output for ``X`` in evaluation mode."""
-        params = {name: value[index] for name, value in self.params.items()}
-        self._template.eval()
-        with torch.no_grad():
-            return functional_call(self._template, params, (X,))
 
     def parameter_list(self):
         return list(self.params.values())
@@ -270,7 +265,12 @@ class PerceptronKernel:
         else:
             torch.bmm(grad, weight, out=input_grad)
         kind = self.layers[index - 1][2]
-        if kind is not None:
+        if kind == "relu":
+            # The gradient where the unit was active, in one pass.
+            torch.ops.aten.threshold_backward.grad_input(
+                input_grad, below, 0, grad_input=input_grad
+            )
+        elif kind is not None:
             derivative = self._buffer(("derivative", index), below.shape)
             _DERIVATIVE[kind](below, derivative)
             input_grad.mul_(derivative)
@@ -307,7 +307,6 @@ _ACTIVATE = {
     "logistic": torch.sigmoid_,
 }
 _DERIVATIVE = {
-    "relu": lambda activation, out: torch.gt(activation, 0, out=out),
     "tanh": _tanh_derivative,
     "logistic": _logistic_derivative,
 }
@@ -632,5 +631,7 @@ class StackedRun:
             n_epochs=n_epochs,
             best_epoch=self.best_epoch.cpu().numpy(),
             diverged=diverged,
-            networks=self.networks,
+            params={
+                name: value.detach() for name, value in self.networks.params.items()
+            },
         )

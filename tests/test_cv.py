@@ -171,6 +171,18 @@ def test_splitting_into_several_runs_changes_nothing(data, monkeypatch):
     np.testing.assert_allclose(split.cv_loss_log_, whole.cv_loss_log_, rtol=1e-12)
 
 
+def test_runs_in_worker_processes_give_the_same_results(data, monkeypatch):
+    X, y = data
+    settings = {"cv": 3, "max_epochs": 20, "random_state": 0, "scoring": "r2"}
+    monkeypatch.setattr(sknet._cv, "ELEMENTS_PER_RUN", 1)
+    alone = NetRegressorCV({"lr": [0.01, 0.05]}, **settings).fit(X, y)
+    parallel = NetRegressorCV({"lr": [0.01, 0.05]}, n_jobs=2, **settings).fit(X, y)
+    np.testing.assert_array_equal(parallel.cv_loss_log_, alone.cv_loss_log_)
+    for key in ("mean_test_score", "rank_test_score"):
+        np.testing.assert_array_equal(parallel.cv_results_[key], alone.cv_results_[key])
+    np.testing.assert_array_equal(parallel.predict(X), alone.predict(X))
+
+
 def test_cv_results_have_grid_search_layout(data):
     X, y = data
     grid = {"lr": [0.01, 0.05], "optimizer__momentum": [0.0, 0.9]}
@@ -250,6 +262,7 @@ def test_all_candidates_diverging_raises(data):
         ({"max_epochs": -1}, "max_epochs must be"),
         ({"module__hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
         ({"module": NormedNet}, "buffers"),
+        ({"n_jobs": 0}, "n_jobs must be"),
     ],
 )
 def test_bad_settings_are_explained(data, params, message):
