@@ -66,6 +66,7 @@ UNSUPPORTED_SETTINGS = {
     "partial_fit_epochs": "NetRegressorCV has no partial_fit",
     "callbacks": "skorch callbacks act on one network, not on a vectorised run",
     "warm_start": "every fit searches afresh",
+    "data_parallel": "its networks train side by side in one process",
 }
 
 # Activations of about this many numbers per run keep memory bounded on

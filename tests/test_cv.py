@@ -254,6 +254,7 @@ def test_all_candidates_diverging_raises(data):
     ("params", "message"),
     [
         ({"param_grid": {"batch_size": [16]}}, "trains full batch"),
+        ({"param_grid": {"data_parallel": [True]}}, "side by side"),
         ({"param_grid": {"lrr": [0.1]}}, "did you mean 'lr'"),
         ({"param_grid": {"lr": [-1.0]}}, "lr must be"),
         ({"param_grid": {"lr": 0.1}}, "param_grid must be"),
