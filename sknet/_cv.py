@@ -242,12 +242,6 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         self.verbose = verbose
         self._component_arguments = dict(kwargs)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.input_tags.sparse = True
-        return tags
-
     def __sklearn_is_fitted__(self):
         return hasattr(self, "best_estimator_")
 

@@ -60,6 +60,13 @@ class NetworkEstimatorMixin:
 
     # -- scikit-learn parameter protocol ---------------------------------
 
+    def __sklearn_tags__(self):
+        # Several targets, and sparse X (densified on the way in).
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
+        return tags
+
     def get_params(self, deep=True):
         """Get parameters, including the ``<component>__<argument>`` ones.
 
@@ -356,12 +363,6 @@ class NetRegressor(
         # Component arguments live apart from the declared parameters, so that
         # the instance's own attributes are exactly its signature.
         self._component_arguments = dict(kwargs)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.input_tags.sparse = True
-        return tags
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
