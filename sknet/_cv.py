@@ -60,6 +60,10 @@ VECTORISED_SETTINGS = frozenset(
 
 # NetRegressor settings that have no meaning for NetRegressorCV, and why.
 UNSUPPORTED_SETTINGS = {
+    "param_grid": "it is a setting of the search itself, not of the networks",
+    "cv": "it is a setting of the search itself, not of the networks",
+    "scoring": "it is a setting of the search itself, not of the networks",
+    "n_jobs": "it is a setting of the search itself, not of the networks",
     "batch_size": "NetRegressorCV trains full batch",
     "shuffle": "NetRegressorCV trains full batch",
     "validation_fraction": "each fold's held-out rows are its validation data",
@@ -110,7 +114,10 @@ class NetRegressorCV(NetworkEstimatorMixin, RegressorMixin, BaseEstimator):
         better. None uses minus the validation loss (the criterion, so
         ``-MSE`` by default, which ranks like ``"neg_mean_squared_error"``).
         A string or callable is a scikit-learn scorer, evaluated with the
-        network's final weights.
+        network's final weights; a callable receives a regressor with
+        ``predict``, ``score``, the candidate's settings (``lr``, ...),
+        ``loss_log_`` and ``n_iter_``. One scorer only: for several
+        metrics, use ``GridSearchCV``.
     module, criterion, optimizer, lr, max_epochs, early_stopping, \
 n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         As in :class:`NetRegressor`: the settings of every candidate, unless
@@ -134,7 +141,8 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         In ``GridSearchCV``'s layout: ``params``, ``param_<name>``,
         ``split<i>_test_score``, ``mean_test_score``, ``std_test_score`` and
         ``rank_test_score``; with early stopping also ``split<i>_best_epoch``
-        and ``mean_best_epoch``.
+        and ``mean_best_epoch``, the epoch whose weights each network ended
+        with (its best where early stopping ran, else its last).
     cv_loss_log_ : ndarray of shape (n_candidates, n_splits, n_epochs, 3)
         ``[epoch, train_loss, val_loss]`` of every epoch of every candidate
         and fold: the learning curves of each fold. Losses are NaN after a
@@ -181,9 +189,11 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
     Modules other than :class:`Net` without dropout are run through
     ``torch.func.vmap``; modules with buffers (BatchNorm) cannot be. With
     dropout, each network draws its own dropout masks, so results agree
-    with separate fits only in distribution. ``random_state=None`` draws one
-    seed for the whole search: every candidate starts from the same
-    weights.
+    with separate fits only in distribution. A ``forward`` that branches on
+    tensor values cannot run under vmap. ``random_state=None`` or a
+    ``RandomState`` draws one integer seed for the whole search: every
+    candidate starts from the same weights, and the seed is
+    ``best_estimator_.random_state``.
 
     Examples
     --------
@@ -275,6 +285,11 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
             seed=_seed_from(self.random_state),
             scorer=None if self.scoring is None else check_scoring(self, self.scoring),
         )
+        for _, network in candidates:
+            if not isinstance(network.random_state, numbers.Integral):
+                # The search's one seed, so that every fold network and the
+                # refit can be reproduced from best_estimator_.random_state.
+                network.set_params(random_state=search.seed)
         outcome = _SearchOutcome(len(candidates), len(search.folds))
         for indices in _group_by_structure(candidates):
             self._train_group(candidates, indices, search, outcome)
@@ -301,6 +316,7 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
 
     def _candidates(self):
         """Return one configured, checked NetRegressor per candidate."""
+        _refuse_unsupported(self._component_arguments, "NetRegressorCV(...)")
         check_parameters(self, list(_SHARED_PARAMETERS))
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0
@@ -309,14 +325,20 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
                 f"n_jobs must be None or a non-zero integer (-1 for every core); "
                 f"got {self.n_jobs!r}."
             )
+        self._check_scoring()
         own = {name: getattr(self, name) for name in _SHARED_PARAMETERS}
         own.update(self._component_arguments)
         candidates = []
         for settings in self._parameter_grid():
-            _refuse_unsupported(settings)
+            _refuse_unsupported(settings, "param_grid")
             network = NetRegressor(**own).set_params(**settings)
             try:
                 check_parameters(network, network._get_param_names())
+                if network.max_epochs < 1:
+                    raise ValueError(
+                        "max_epochs must be at least 1: a network is scored by "
+                        "its validation loss after training"
+                    )
             except ValueError as error:
                 raise ValueError(
                     f"In param_grid candidate {settings}: {error}"
@@ -324,15 +346,32 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
             candidates.append((settings, network))
         return candidates
 
+    def _check_scoring(self):
+        if self.scoring is None or isinstance(self.scoring, str):
+            return
+        if not callable(self.scoring):
+            raise ValueError(
+                "scoring must be None, a scorer name such as 'r2' or a callable "
+                f"scorer(estimator, X, y); got {self.scoring!r}. NetRegressorCV "
+                "ranks candidates by one score; for several metrics use "
+                "GridSearchCV(NetRegressor(...), scoring={...}, refit=...)."
+            )
+
     def _parameter_grid(self):
         grid = {} if self.param_grid is None else self.param_grid
         try:
-            return list(ParameterGrid(grid))
+            candidates = list(ParameterGrid(grid))
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"param_grid must be a dict of lists of values, or a list of such "
                 f"dicts, as for GridSearchCV: {error}"
             ) from error
+        if not candidates:
+            raise ValueError(
+                "param_grid holds no candidate. Give at least one value for each "
+                "setting, or param_grid=None to evaluate the settings as given."
+            )
+        return candidates
 
     def _folds(self, X, y, groups):
         if isinstance(self.cv, numbers.Integral) and self.cv > len(X):
@@ -341,7 +380,11 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
                 f"{len(X)}. Use fewer folds or more rows."
             )
         splitter = check_cv(self.cv, y, classifier=False)
-        folds = list(splitter.split(X, y, groups))
+        # Splitters may give boolean masks as well as row indices.
+        folds = [
+            (_row_indices(train, len(X)), _row_indices(test, len(X)))
+            for train, test in splitter.split(X, y, groups)
+        ]
         for train, test in folds:
             if len(train) == 0 or len(test) == 0:
                 raise ValueError(
@@ -356,7 +399,10 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         """Train every fold of the candidates at ``indices``, of one structure."""
         group = [candidates[index][1] for index in indices]
         device = _resolve_device(group[0].device)
-        nets = [_initialised_net(network, search, device) for network in group]
+        nets = [
+            _initialised_net(network, search, device, candidates[index][0])
+            for index, network in zip(indices, group, strict=True)
+        ]
         members = [(c, f) for c in range(len(group)) for f in range(len(search.folds))]
         per_run = _networks_per_run(nets[0].module_, len(search.X))
         chunks = [
@@ -379,9 +425,8 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         for chunk, result in zip(chunks, results, strict=True):
             for position, (c, f) in enumerate(chunk):
                 outcome.record(indices[c], f, result, position)
-                template = nets[c].module_
                 outcome.scores[indices[c], f] = _score(
-                    result, position, template, search, search.folds[f]
+                    result, position, nets[c].module_, group[c], search, f
                 )
 
     # -- results and refit --------------------------------------------------
@@ -395,6 +440,14 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
             any(network.early_stopping for _, network in candidates),
         )
         means = self.cv_results_["mean_test_score"]
+        unscored = np.isnan(outcome.scores) & ~outcome.diverged
+        if unscored.any():
+            raise ValueError(
+                f"scoring={self.scoring!r} returned NaN for {int(unscored.sum())} "
+                "fold networks that trained normally, for example a score that is "
+                "undefined on a held-out fold of one row (r2 with LeaveOneOut). "
+                "Use a scorer defined on every fold, or larger folds."
+            )
         if np.isnan(means).all():
             raise TrainingDivergedError(
                 "The loss of every candidate became NaN or infinite in at least "
@@ -418,10 +471,6 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
 
     def _refit(self, candidates, outcome, search):
         network = candidates[self.best_index_][1]
-        if network.random_state is None:
-            # The seed the search drew, so that the refit starts where the
-            # chosen candidate's fold networks started.
-            network.set_params(random_state=search.seed)
         epochs = network.max_epochs
         if network.early_stopping:
             best_epochs = outcome.best_epoch[self.best_index_]
@@ -450,11 +499,11 @@ _SHARED_PARAMETERS = (
 )
 
 
-def _refuse_unsupported(settings):
+def _refuse_unsupported(settings, where):
     for name in settings:
         if name in UNSUPPORTED_SETTINGS:
             raise ValueError(
-                f"param_grid sets {name!r}, which NetRegressorCV does not take: "
+                f"{where} sets {name!r}, which NetRegressorCV does not search: "
                 f"{UNSUPPORTED_SETTINGS[name]}. Search it with "
                 "GridSearchCV(NetRegressor(...)) instead."
             )
@@ -488,14 +537,29 @@ class _SearchData:
     scorer: object
 
 
-def _initialised_net(network, search, device):
+def _row_indices(rows, n_rows):
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if len(rows) != n_rows:
+            raise ValueError(
+                f"A fold of cv is a boolean mask of {len(rows)} entries, but X has "
+                f"{n_rows} rows."
+            )
+        return np.flatnonzero(rows)
+    return rows.astype(np.intp, copy=False)
+
+
+def _initialised_net(network, search, device, settings):
     """Build the skorch net that ``network.fit`` would start from."""
-    seed = search.seed
-    if network.random_state is not None:
-        seed = _seed_from(network.random_state)
-    seeds = np.random.SeedSequence([seed, 0])
-    with _seeded_torch(seeds, device):
-        return network._new_net(search.X, search.y, search.dtype, device)
+    seeds = np.random.SeedSequence([network.random_state, 0])
+    try:
+        with _seeded_torch(seeds, device):
+            return network._new_net(search.X, search.y, search.dtype, device)
+    except (ValueError, TypeError, IndexError) as error:
+        raise ValueError(
+            f"In param_grid candidate {settings}, the network could not be "
+            f"built: {error}"
+        ) from error
 
 
 def _shared_data(search):
@@ -511,7 +575,14 @@ def _shared_data(search):
         weights = np.ones(n_rows)
     fold_weights = np.zeros((n_rows, 2 * n_folds), dtype=numpy_dtype)
     for index, (train, test) in enumerate(search.folds):
-        fold_weights[train, index] = weights[train] / weights[train].sum()
+        total = weights[train].sum()
+        if total <= 0:
+            raise ValueError(
+                f"Every training row of fold {index} has sample_weight 0, so its "
+                "networks have nothing to learn from. Give those rows weight, or "
+                "use a cv splitter that spreads the weighted rows over the folds."
+            )
+        fold_weights[train, index] = weights[train] / total
         fold_weights[test, n_folds + index] = 1.0 / len(test)
     X = np.ascontiguousarray(search.X, dtype=numpy_dtype)
     y = np.ascontiguousarray(as_2d_target(search.y), dtype=numpy_dtype)
@@ -559,16 +630,27 @@ def _return_freed_memory():
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _score(result, position, template, search, fold):
+def _score(result, position, module, candidate, search, fold):
     """Score one fold network on its held-out rows; NaN if it diverged."""
     if result.diverged[position]:
         return np.nan
     if search.scorer is None:
         return -result.final_valid_loss()[position]
-    held_out = fold[1]
-    params = {name: value[position] for name, value in result.params.items()}
-    network = _FoldNetwork(template, params, search.y.ndim == 1)
+    held_out = search.folds[fold][1]
+    network = _FoldNetwork(
+        module=module,
+        params={name: value[position] for name, value in result.params.items()},
+        target_is_1d=search.y.ndim == 1,
+        candidate=candidate,
+        loss_log=_loss_log(result.losses[position], result.n_epochs[position]),
+    )
     return search.scorer(network, search.X[held_out], search.y[held_out])
+
+
+def _loss_log(losses, n_epochs):
+    """Rows ``[epoch, train_loss, val_loss]`` of the epochs a network ran."""
+    epochs = np.arange(1, n_epochs + 1, dtype=float)
+    return np.column_stack([epochs, losses[:n_epochs]])
 
 
 def _networks_per_run(module, n_rows):
@@ -586,12 +668,17 @@ class _SearchOutcome:
         self.losses = np.empty(shape, dtype=object)
         self.n_epochs = np.zeros(shape, dtype=int)
         self.best_epoch = np.zeros(shape, dtype=int)
+        self.diverged = np.zeros(shape, dtype=bool)
         self.scores = np.full(shape, np.nan)
 
     def record(self, candidate, fold, result, position):
         self.losses[candidate, fold] = result.losses[position]
         self.n_epochs[candidate, fold] = result.n_epochs[position]
-        self.best_epoch[candidate, fold] = result.best_epoch[position]
+        self.diverged[candidate, fold] = result.diverged[position]
+        # The epoch whose weights the network ended with: the best one where
+        # early stopping restored it, else the last.
+        best = result.best_epoch[position]
+        self.best_epoch[candidate, fold] = best or result.n_epochs[position]
 
     def loss_log(self):
         longest = max(losses.shape[0] for losses in self.losses.flat)
@@ -632,13 +719,34 @@ class _FoldNetwork(RegressorMixin, BaseEstimator):
     """One trained network of a vectorised run, as a regressor for scorers.
 
     ``module`` supplies the code and ``params`` the weights, through
-    ``torch.func.functional_call``.
+    ``torch.func.functional_call``. The candidate's settings (``lr``, ...)
+    read through to ``candidate``, and ``loss_log_`` and ``n_iter_`` are
+    the network's own, so a scorer sees what it would see on a fitted
+    NetRegressor.
     """
 
-    def __init__(self, module=None, params=None, target_is_1d=True):
+    def __init__(
+        self, module=None, params=None, target_is_1d=True, candidate=None, loss_log=None
+    ):
         self.module = module
         self.params = params
         self.target_is_1d = target_is_1d
+        self.candidate = candidate
+        self.loss_log = loss_log
+
+    @property
+    def loss_log_(self):
+        return self.loss_log
+
+    @property
+    def n_iter_(self):
+        return len(self.loss_log)
+
+    def __getattr__(self, name):
+        candidate = self.__dict__.get("candidate")
+        if candidate is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(candidate, name)
 
     def __sklearn_is_fitted__(self):
         return True

@@ -253,8 +253,11 @@ class CVLossCurveDisplay:
                 f"{type(search).__name__} has no cv_loss_log_ to plot. Fit a "
                 "NetRegressorCV first."
             )
-        chosen = _chosen_candidates(candidates, search)
         params = search.cv_results_["params"]
+        if isinstance(candidates, str) and candidates in ("best", "all"):
+            every = range(len(params))
+            candidates = [search.best_index_] if candidates == "best" else every
+        chosen = _checked_candidates(candidates, len(params))
         labels = [_describe_params(params[index]) or "candidate" for index in chosen]
         display = cls(cv_loss_log=search.cv_loss_log_, candidates=chosen, labels=labels)
         return display.plot(ax=ax, log_scale=log_scale, train=train)
@@ -282,11 +285,17 @@ class CVLossCurveDisplay:
                 "cv_loss_log must have shape (n_candidates, n_splits, n_epochs, "
                 f"3); got shape {log.shape}."
             )
+        candidates = _checked_candidates(self.candidates, log.shape[0])
+        labels = self.labels or [f"candidate {index}" for index in candidates]
+        if len(labels) != len(candidates):
+            raise ValueError(
+                f"labels has {len(labels)} entries for {len(candidates)} "
+                "candidates; give one label per candidate, or None."
+            )
         ax = _axes(ax, type(self).__name__)
-        labels = self.labels or [f"candidate {index}" for index in self.candidates]
         lines = {}
         for colour, (candidate, label) in enumerate(
-            zip(self.candidates, labels, strict=True)
+            zip(candidates, labels, strict=True)
         ):
             for fold, fold_log in enumerate(log[candidate]):
                 style = {"color": f"C{colour % 10}", "alpha": 0.8}
@@ -316,21 +325,19 @@ class CVLossCurveDisplay:
         return self
 
 
-def _chosen_candidates(candidates, search):
-    n_candidates = len(search.cv_results_["params"])
-    if isinstance(candidates, str):
-        if candidates == "best":
-            return [search.best_index_]
-        if candidates == "all":
-            return list(range(n_candidates))
+def _checked_candidates(candidates, n_candidates):
+    """Return ``candidates`` as a list of distinct indices in range, or raise."""
     chosen = [candidates] if np.ndim(candidates) == 0 else list(candidates)
-    if not all(
-        isinstance(index, (int, np.integer)) and 0 <= index < n_candidates
+    valid = chosen and all(
+        isinstance(index, (int, np.integer))
+        and not isinstance(index, (bool, np.bool_))
+        and 0 <= index < n_candidates
         for index in chosen
-    ):
+    )
+    if not valid or len(set(chosen)) != len(chosen):
         raise ValueError(
-            f"candidates must be 'best', 'all' or indices in [0, {n_candidates}); "
-            f"got {candidates!r}."
+            f"candidates must be 'best', 'all', or distinct indices in "
+            f"[0, {n_candidates}) of cv_results_; got {candidates!r}."
         )
     return [int(index) for index in chosen]
 

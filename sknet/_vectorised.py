@@ -153,10 +153,18 @@ class StackedNetworks:
             output = self._kernel.forward(X)
             return output.requires_grad_() if training else output
         self._template.train(training)
-        with torch.set_grad_enabled(training):
-            return vmap(
-                self._single_forward, in_dims=(0, None), randomness="different"
-            )(self.params, X)
+        batched = vmap(self._single_forward, in_dims=(0, None), randomness="different")
+        try:
+            with torch.set_grad_enabled(training):
+                return batched(self.params, X)
+        except RuntimeError as error:
+            raise ValueError(
+                f"{type(self._template).__name__}.forward cannot run for many "
+                "networks at once under torch.func.vmap, which NetRegressorCV "
+                "needs (typical causes: Python branches on tensor values, .item(), "
+                "in-place changes of inputs). Search it with "
+                f"GridSearchCV(NetRegressor(...)) instead. vmap said: {error}"
+            ) from error
 
     def gradients(self, loss, output):
         """Return the gradient of ``loss`` for every parameter tensor."""
@@ -551,6 +559,13 @@ class StackedRun:
     def _mean_losses(self, training):
         """Return each network's train and validation loss, shape (2, n)."""
         output = self.networks.forward(self.data.X, training)
+        expected = (self.networks.n_networks, *self.data.y.shape)
+        if output.shape != expected:
+            raise ValueError(
+                f"The module returned outputs of shape {tuple(output.shape[1:])} "
+                f"for targets of shape {tuple(self.data.y.shape)}. Its forward "
+                "must return one column per target, shape (n_samples, n_output)."
+            )
         self.output = output
         per_entry = self.criterion(output, self.data.y.expand_as(output))
         per_row = per_entry[..., 0] if per_entry.shape[2] == 1 else per_entry.mean(2)

@@ -39,6 +39,29 @@ class TanhNet(nn.Module):
         return self.out(torch.tanh(self.hidden(X)))
 
 
+class BranchingNet(nn.Module):
+    """Trains alone, but branches on a tensor's value, which vmap refuses."""
+
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.out = nn.Linear(n_input, n_output)
+
+    def forward(self, X):
+        output = self.out(X)
+        return output if output.sum() > 0 else -output
+
+
+class FlatNet(nn.Module):
+    """Returns shape (n,) instead of (n, 1)."""
+
+    def __init__(self, n_input, n_output):
+        super().__init__()
+        self.out = nn.Linear(n_input, n_output)
+
+    def forward(self, X):
+        return self.out(X)[:, 0]
+
+
 class NormedNet(nn.Module):
     def __init__(self, n_input, n_output):
         super().__init__()
@@ -264,6 +287,17 @@ def test_all_candidates_diverging_raises(data):
         ({"module__hidden_layer_sizes": (0,)}, "hidden_layer_sizes"),
         ({"module": NormedNet}, "buffers"),
         ({"n_jobs": 0}, "n_jobs must be"),
+        ({"batch_size": 16}, "NetRegressorCV\\(...\\) sets 'batch_size'"),
+        ({"param_grid": {"n_jobs": [1, 2]}}, "setting of the search itself"),
+        ({"param_grid": []}, "holds no candidate"),
+        ({"param_grid": {"max_epochs": [0, 5]}}, "at least 1"),
+        ({"scoring": ["r2", "neg_mean_absolute_error"]}, "one score"),
+        (
+            {"param_grid": {"optimizer__nesterov": [True]}, "optimizer__momentum": 0},
+            "could not be built",
+        ),
+        ({"module": BranchingNet}, "vmap"),
+        ({"module": FlatNet}, "one column per target"),
     ],
 )
 def test_bad_settings_are_explained(data, params, message):
@@ -271,6 +305,76 @@ def test_bad_settings_are_explained(data, params, message):
     search = NetRegressorCV(**{"max_epochs": 5, **params})
     with pytest.raises(ValueError, match=message):
         search.fit(X, y)
+
+
+def test_boolean_masks_as_folds(data):
+    X, y = data
+    first = np.arange(len(y)) < 30
+    search = NetRegressorCV(None, cv=[(first, ~first)], max_epochs=20, random_state=0)
+    search.fit(X, y)
+    reference = separate_fit({"max_epochs": 20, "random_state": 0}, X, y, first, ~first)
+    np.testing.assert_allclose(
+        search.cv_loss_log_[0, 0], reference.loss_log_, rtol=RTOL
+    )
+
+
+def test_fold_without_weighted_training_rows(data):
+    X, y = data
+    weights = np.zeros(len(y))
+    weights[:20] = 1.0
+    with pytest.raises(ValueError, match="fold 0 has sample_weight 0"):
+        NetRegressorCV(None, cv=3, max_epochs=2).fit(X, y, sample_weight=weights)
+
+
+def test_scores_undefined_on_a_fold_are_not_called_divergence(data):
+    X, y = data
+    search = NetRegressorCV(None, cv=3, max_epochs=2, scoring=lambda *_: np.nan)
+    with pytest.raises(ValueError, match="returned NaN for 3 fold networks"):
+        search.fit(X, y)
+
+
+def test_a_scorer_sees_the_candidate_and_its_network(data):
+    X, y = data
+
+    def learning_rate_times_epochs(estimator, X, y):
+        return estimator.lr * estimator.n_iter_ + 0 * estimator.loss_log_[-1, 1]
+
+    search = NetRegressorCV(
+        {"lr": [0.01, 0.02]}, cv=3, max_epochs=5, scoring=learning_rate_times_epochs
+    ).fit(X, y)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], [0.05, 0.1])
+
+
+def test_random_state_instance_is_drawn_once(data):
+    X, y = data
+    search = NetRegressorCV(
+        {"lr": [0.01, 0.02]},
+        cv=3,
+        max_epochs=10,
+        random_state=np.random.RandomState(0),
+    ).fit(X, y)
+    seed = search.best_estimator_.random_state
+    assert isinstance(seed, int)
+    train, test = next(KFold(3).split(X))
+    reference = separate_fit(
+        {"max_epochs": 10, "random_state": seed, "lr": 0.01}, X, y, train, test
+    )
+    np.testing.assert_allclose(
+        search.cv_loss_log_[0, 0], reference.loss_log_, rtol=RTOL
+    )
+
+
+def test_best_epoch_is_the_last_without_early_stopping(data):
+    X, y = data
+    search = NetRegressorCV(
+        {"early_stopping": [True, False]},
+        cv=3,
+        max_epochs=30,
+        n_iter_no_change=3,
+        lr=0.3,
+        random_state=0,
+    ).fit(X, y)
+    assert search.cv_results_["mean_best_epoch"][1] == 30
 
 
 def test_too_few_rows_for_the_folds():
@@ -323,8 +427,13 @@ def test_displays(data):
         search, candidates=[0, 1], train=False, ax=Figure().subplots()
     )
     assert len(both.lines_) == 6
-    with pytest.raises(ValueError, match="candidates must be"):
-        CVLossCurveDisplay.from_estimator(search, candidates=5, ax=ax)
+    for wrong in (5, [], [0, 0], True):
+        with pytest.raises(ValueError, match="candidates must be"):
+            CVLossCurveDisplay.from_estimator(search, candidates=wrong, ax=ax)
+    with pytest.raises(ValueError, match="one label per candidate"):
+        CVLossCurveDisplay(
+            cv_loss_log=search.cv_loss_log_, candidates=[0, 1], labels=["a"]
+        ).plot(ax=ax)
     # The refitted network's own curve, as for a NetRegressor.
     LossCurveDisplay.from_estimator(search, ax=Figure().subplots())
 
