@@ -271,6 +271,23 @@ def test_all_candidates_diverging_raises(data):
     search = NetRegressorCV({"lr": [1e3, 1e4]}, cv=3, max_epochs=30, random_state=0)
     with pytest.raises(TrainingDivergedError, match="every candidate"):
         search.fit(X, y)
+    # Kept for inspection, but not a fitted model.
+    assert search.cv_loss_log_.shape == (2, 3, 30, 3)
+    assert not hasattr(search, "best_estimator_")
+
+
+def test_a_failed_refit_keeps_the_previous_model(data):
+    X, y = data
+    search = NetRegressorCV({"lr": [0.01]}, cv=3, max_epochs=20, random_state=0)
+    search.fit(X, y)
+    before = search.predict(X)
+    results = search.cv_results_
+    search.set_params(param_grid={"lr": [1e4]})
+    with pytest.raises(TrainingDivergedError):
+        search.fit(X[:, :2], y)
+    np.testing.assert_array_equal(search.predict(X), before)
+    assert search.cv_results_ is results
+    assert search.n_features_in_ == 3
 
 
 @pytest.mark.parametrize(
