@@ -26,6 +26,7 @@ from ._estimator import (
     _resolve_device,
     _seed_from,
     _seeded_torch,
+    previous_fit_kept_on_failure,
 )
 from ._exceptions import SknetWarning, TrainingDivergedError
 from ._network import Net
@@ -272,7 +273,7 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         -------
         self : NetRegressorCV
         """
-        with _previous_fit_kept_on_failure(self):
+        with previous_fit_kept_on_failure(self):
             return self._search(X, y, sample_weight, groups)
 
     def _search(self, X, y, sample_weight, groups):
@@ -484,23 +485,6 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
         self.best_estimator_ = network.fit(search.X, search.y, search.sample_weight)
         for name in ("loss_log_", "n_iter_", "net_", "module_", "n_outputs_"):
             setattr(self, name, getattr(network, name))
-
-
-@contextlib.contextmanager
-def _previous_fit_kept_on_failure(search):
-    """Restore a fitted search's attributes if fitting it again fails.
-
-    A failed first fit keeps what it found (``cv_loss_log_`` after every
-    candidate diverged, say) for inspection, but it is not fitted.
-    """
-    previous = dict(vars(search)) if search.__sklearn_is_fitted__() else None
-    try:
-        yield
-    except BaseException:
-        if previous is not None:
-            vars(search).clear()
-            vars(search).update(previous)
-        raise
 
 
 # The NetRegressor parameters that NetRegressorCV shares, in its signature.

@@ -402,9 +402,10 @@ class NetRegressor(
             The fitted estimator.
         """
         keep_weights = self.warm_start and self.__sklearn_is_fitted__()
-        return self._train(
-            X, y, sample_weight, X_val, y_val, self.max_epochs, keep_weights
-        )
+        with previous_fit_kept_on_failure(self):
+            return self._train(
+                X, y, sample_weight, X_val, y_val, self.max_epochs, keep_weights
+            )
 
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
@@ -424,9 +425,10 @@ class NetRegressor(
             The updated estimator.
         """
         keep_weights = self.__sklearn_is_fitted__()
-        return self._train(
-            X, y, sample_weight, X_val, y_val, self.partial_fit_epochs, keep_weights
-        )
+        with previous_fit_kept_on_failure(self):
+            return self._train(
+                X, y, sample_weight, X_val, y_val, self.partial_fit_epochs, keep_weights
+            )
 
     def predict(self, X):
         """Predict targets for ``X`` with the fitted network in eval mode.
@@ -722,6 +724,26 @@ class NetRegressor(
         if X_val is not None:
             valid = TensorData(tensor(X_val), tensor(as_2d_target(y_val)))
         return TrainValidData(train, valid)
+
+
+@contextlib.contextmanager
+def previous_fit_kept_on_failure(estimator):
+    """Restore a fitted estimator's attributes if fitting it again fails.
+
+    Validation and training set attributes as they go (``n_features_in_``
+    first); without this, a failed refit would leave a model that no longer
+    accepts the data it was fitted on. A failed first fit keeps what it
+    recorded (``loss_log_`` of a diverged fit, say) for inspection, but it is
+    not fitted.
+    """
+    previous = dict(vars(estimator)) if estimator.__sklearn_is_fitted__() else None
+    try:
+        yield
+    except BaseException:
+        if previous is not None:
+            vars(estimator).clear()
+            vars(estimator).update(previous)
+        raise
 
 
 def _caller_stacklevel():

@@ -146,6 +146,19 @@ def test_divergence_keeps_a_previously_fitted_model():
     np.testing.assert_array_equal(reg.loss_log_, log_before)
 
 
+def test_a_failed_refit_on_other_columns_keeps_the_model_usable():
+    rng = np.random.default_rng(0)
+    X, wider = rng.normal(size=(30, 2)), rng.normal(size=(30, 3))
+    y = X[:, 0]
+    reg = NetRegressor(Linear, lr=0.1, max_epochs=20, random_state=0).fit(X, y)
+    before = reg.predict(X)
+    with pytest.raises(TrainingDivergedError):
+        reg.set_params(lr=1e6).fit(wider * 100, y * 100)
+    # The model still takes the data it was fitted on.
+    assert reg.n_features_in_ == 2
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
 def test_divergence_during_warm_start_restores_the_weights():
     X = np.linspace(0, 1, 20).reshape(-1, 1)
     y = 5 * X.ravel()
