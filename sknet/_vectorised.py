@@ -230,17 +230,24 @@ class PerceptronKernel:
 
     def forward(self, X):
         params = self.networks.params
-        activation = X.expand(self.networks.n_networks, *X.shape)
+        rows = self._with_ones(X)
+        activation = rows.expand(self.networks.n_networks, *rows.shape)
         self.inputs = [activation]
         with torch.no_grad():
             for index, (weight_name, bias_name, kind) in enumerate(self.layers):
                 weight, bias = params[weight_name], params[bias_name]
                 out = self._buffer(
-                    ("out", index), (*activation.shape[:2], len(bias[0]))
+                    ("out", index), (*activation.shape[:2], bias.shape[1])
                 )
-                torch.baddbmm(
-                    bias.unsqueeze(1), activation, weight.transpose(1, 2), out=out
-                )
+                if index == 0:
+                    # The first layer's bias is the weight of the column of
+                    # ones, so the product adds it without a pass of its own.
+                    weight = self._first_weight(weight, bias)
+                    torch.bmm(activation, weight.transpose(1, 2), out=out)
+                else:
+                    torch.baddbmm(
+                        bias.unsqueeze(1), activation, weight.transpose(1, 2), out=out
+                    )
                 _ACTIVATE[kind](out)
                 activation = out
                 self.inputs.append(activation)
@@ -253,28 +260,47 @@ class PerceptronKernel:
         with torch.no_grad():
             for index in reversed(range(len(self.layers))):
                 weight_name, bias_name, _ = self.layers[index]
-                weight = params[weight_name]
-                weight_grad = self._weight_grad(index, grad, weight)
-                bias_grad = self._buffer(("bias", index), params[bias_name].shape)
-                torch.sum(grad, dim=1, out=bias_grad)
+                weight, bias = params[weight_name], params[bias_name]
+                weight_grad = self._buffer(("weight", index), weight.shape)
+                bias_grad = self._buffer(("bias", index), bias.shape)
+                if index == 0:
+                    # Through the column of ones: the last column of the
+                    # product is the bias gradient.
+                    shape = (*weight.shape[:2], weight.shape[2] + 1)
+                    product = self._weight_grad(index, grad, shape)
+                    weight_grad.copy_(product[:, :, :-1])
+                    bias_grad.copy_(product[:, :, -1])
+                else:
+                    weight_grad.copy_(self._weight_grad(index, grad, weight.shape))
+                    torch.sum(grad, dim=1, out=bias_grad)
                 grads[weight_name], grads[bias_name] = weight_grad, bias_grad
                 if index > 0:
                     grad = self._input_grad(index, grad, weight)
         return [grads[name] for name in params]
 
-    def _weight_grad(self, index, grad, weight):
+    def _with_ones(self, X):
+        """Return ``X`` with a column of ones appended, made once per ``X``."""
+        if getattr(self, "_rows_of", None) is not X:
+            ones = torch.ones(len(X), 1, dtype=X.dtype, device=X.device)
+            self._rows, self._rows_of = torch.cat([X, ones], dim=1), X
+        return self._rows
+
+    def _first_weight(self, weight, bias):
+        combined = self._buffer("first", (*weight.shape[:2], weight.shape[2] + 1))
+        return torch.cat([weight, bias.unsqueeze(2)], dim=2, out=combined)
+
+    def _weight_grad(self, index, grad, shape):
         """Return grad^T @ inputs of layer ``index``, a sum over the rows."""
         inputs = self.inputs[index]
-        weight_grad = self._buffer(("weight", index), weight.shape)
-        if weight.shape[1] == 1:
-            torch.bmm(grad.transpose(1, 2), inputs, out=weight_grad)
-            return weight_grad
+        product = self._buffer(("product", index), shape)
+        if shape[1] == 1:
+            return torch.bmm(grad.transpose(1, 2), inputs, out=product)
         # With several outputs, inputs^T @ grad and a transpose of the small
         # result run about twice as fast on long tables; with one output the
         # direct order is the fast one.
-        transposed = self._buffer(("weight_t", index), weight.transpose(1, 2).shape)
+        transposed = self._buffer(("transposed", index), (shape[0], *shape[:0:-1]))
         torch.bmm(inputs.transpose(1, 2), grad, out=transposed)
-        return weight_grad.copy_(transposed.transpose(1, 2))
+        return product.copy_(transposed.transpose(1, 2))
 
     def _input_grad(self, index, grad, weight):
         """Back-propagate through layer ``index`` and the activation before it."""
@@ -300,6 +326,7 @@ class PerceptronKernel:
     def release(self):
         self.buffers = {}
         self.inputs = []
+        self._rows = self._rows_of = None
 
     def _buffer(self, key, shape):
         buffer = self.buffers.get(key)

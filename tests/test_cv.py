@@ -125,10 +125,21 @@ def assert_matches_separate_fits(search, base, X, y, cv, sample_weight=None):
             {"lr": 0.03, "module__activation": "tanh"},
             {"module__hidden_layer_sizes": [(4,), (4, 3)], "lr": [0.03, 0.05]},
         ),
+        ({"module__hidden_layer_sizes": ()}, {"lr": [0.01, 0.05]}),
         ({"module": TanhNet, "lr": 0.05}, {"module__width": [3, 6]}),
         ({"criterion": "huber", "lr": 0.05}, {"criterion__delta": [0.5, 2.0]}),
     ],
-    ids=["sgd", "momentum", "adam", "adamw", "epochs", "shapes", "vmap", "huber"],
+    ids=[
+        "sgd",
+        "momentum",
+        "adam",
+        "adamw",
+        "epochs",
+        "shapes",
+        "linear",
+        "vmap",
+        "huber",
+    ],
 )
 def test_each_network_equals_a_separate_fit(data, base, grid):
     X, y = data
