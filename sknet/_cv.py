@@ -59,7 +59,8 @@ VECTORISED_SETTINGS = frozenset(
     }
 )
 
-# NetRegressor settings that have no meaning for NetRegressorCV, and why.
+# Settings a grid (or a keyword for the networks) cannot set, and why: those
+# of the search itself, and NetRegressor's that a vectorised run lacks.
 UNSUPPORTED_SETTINGS = {
     "param_grid": "it is a setting of the search itself, not of the networks",
     "cv": "it is a setting of the search itself, not of the networks",
@@ -640,7 +641,7 @@ def _score(result, position, module, candidate, search, fold):
     if result.diverged[position]:
         return np.nan
     if search.scorer is None:
-        return -result.final_valid_loss()[position]
+        return -result.kept_valid_loss[position]
     held_out = search.folds[fold][1]
     network = _FoldNetwork(
         module=module,
@@ -680,10 +681,7 @@ class _SearchOutcome:
         self.losses[candidate, fold] = result.losses[position]
         self.n_epochs[candidate, fold] = result.n_epochs[position]
         self.diverged[candidate, fold] = result.diverged[position]
-        # The epoch whose weights the network ended with: the best one where
-        # early stopping restored it, else the last.
-        best = result.best_epoch[position]
-        self.best_epoch[candidate, fold] = best or result.n_epochs[position]
+        self.best_epoch[candidate, fold] = result.kept_epoch[position]
 
     def loss_log(self):
         longest = max(losses.shape[0] for losses in self.losses.flat)

@@ -13,6 +13,7 @@ zero in its loss, so their gradient is exactly zero.
 import copy
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -82,6 +83,7 @@ class StackedResult:
     best_epoch : ndarray of int
         The epoch of the lowest validation loss that early stopping
         restored, or 0 where early stopping was off or never improved.
+        :attr:`kept_epoch` is the epoch whose weights each network has.
     diverged : ndarray of bool
         Whether the network's loss stopped being finite.
     params : dict of str to Tensor
@@ -96,14 +98,19 @@ class StackedResult:
     diverged: np.ndarray
     params: dict
 
-    def final_valid_loss(self):
-        """Return the validation loss of the weights each network ended with."""
-        last = np.maximum(
-            np.where(self.best_epoch > 0, self.best_epoch, self.n_epochs), 1
-        )
-        loss = self.losses[np.arange(len(last)), last - 1, 1]
-        loss[self.diverged | (self.n_epochs == 0)] = np.nan
-        return loss
+    @property
+    def kept_epoch(self):
+        """The epoch whose weights each network ended with.
+
+        Its best epoch where early stopping restored one, else its last.
+        """
+        return np.where(self.best_epoch > 0, self.best_epoch, self.n_epochs)
+
+    @cached_property
+    def kept_valid_loss(self):
+        """The validation loss of :attr:`kept_epoch`; NaN where it diverged."""
+        loss = self.losses[np.arange(len(self.n_epochs)), self.kept_epoch - 1, 1]
+        return np.where(self.diverged, np.nan, loss)
 
 
 class StackedNetworks:
@@ -226,7 +233,7 @@ class PerceptronKernel:
     def __init__(self, networks, layers):
         self.networks = networks
         self.layers = layers
-        self.buffers = {}
+        self.release()
 
     def forward(self, X):
         params = self.networks.params
@@ -261,17 +268,17 @@ class PerceptronKernel:
             for index in reversed(range(len(self.layers))):
                 weight_name, bias_name, _ = self.layers[index]
                 weight, bias = params[weight_name], params[bias_name]
-                weight_grad = self._buffer(("weight", index), weight.shape)
                 bias_grad = self._buffer(("bias", index), bias.shape)
                 if index == 0:
                     # Through the column of ones: the last column of the
                     # product is the bias gradient.
                     shape = (*weight.shape[:2], weight.shape[2] + 1)
                     product = self._weight_grad(index, grad, shape)
+                    weight_grad = self._buffer(("weight", index), weight.shape)
                     weight_grad.copy_(product[:, :, :-1])
                     bias_grad.copy_(product[:, :, -1])
                 else:
-                    weight_grad.copy_(self._weight_grad(index, grad, weight.shape))
+                    weight_grad = self._weight_grad(index, grad, weight.shape)
                     torch.sum(grad, dim=1, out=bias_grad)
                 grads[weight_name], grads[bias_name] = weight_grad, bias_grad
                 if index > 0:
@@ -280,7 +287,7 @@ class PerceptronKernel:
 
     def _with_ones(self, X):
         """Return ``X`` with a column of ones appended, made once per ``X``."""
-        if getattr(self, "_rows_of", None) is not X:
+        if self._rows_of is not X:
             ones = torch.ones(len(X), 1, dtype=X.dtype, device=X.device)
             self._rows, self._rows_of = torch.cat([X, ones], dim=1), X
         return self._rows
@@ -368,58 +375,48 @@ class StackedSGD:
     """
 
     def __init__(self, params, settings, device, dtype):
-        self.params = params
+        self.weights = [param.detach() for param in params]
         self.lr = _per_network(settings, "lr", device, dtype)
-        self.momentum = _per_network(settings, "momentum", device, dtype)
+        momentum = _per_network(settings, "momentum", device, dtype)
         # torch ignores dampening where momentum is zero.
         dampening = _per_network(settings, "dampening", device, dtype)
-        self.dampening = torch.where(self.momentum == 0, 0.0, dampening)
-        self.nesterov = _per_network(settings, "nesterov", device, dtype)
-        self.weight_decay = _per_network(settings, "weight_decay", device, dtype)
-        self.uses_momentum = bool((self.momentum != 0).any())
-        self.decays = bool((self.weight_decay != 0).any())
+        undamped = torch.where(momentum == 0, 1.0, 1 - dampening)
+        nesterov = _per_network(settings, "nesterov", device, dtype)
+        weight_decay = _per_network(settings, "weight_decay", device, dtype)
+        self.uses_momentum = bool((momentum != 0).any())
+        self.decays = bool((weight_decay != 0).any())
+        self.momentum = _per_parameter(momentum, params)
+        self.undamped = _per_parameter(undamped, params)
+        self.nesterov = _per_parameter(nesterov, params)
+        self.weight_decay = _per_parameter(weight_decay, params)
         self.buffers = None
         self.rates = None
 
     def set_active(self, active):
-        rates = self.lr * active
-        self.rates = [_shaped(rates, param) for param in self.params]
+        self.rates = _per_parameter(self.lr * active, self.weights)
 
     def step(self, grads):
-        if not (self.uses_momentum or self.decays):
-            # Plain SGD, the workflow's optimizer: two calls for all tensors.
-            torch._foreach_mul_(grads, self.rates)
-            torch._foreach_sub_([param.data for param in self.params], grads)
-            return
-        updates = list(grads)
+        updates = grads
         if self.decays:
-            decay = [_shaped(self.weight_decay, param) for param in self.params]
-            updates = torch._foreach_add(
-                updates, torch._foreach_mul(self.params, decay)
-            )
+            decay = torch._foreach_mul(self.weights, self.weight_decay)
+            updates = torch._foreach_add(updates, decay)
         if self.uses_momentum:
             updates = self._momentum(updates)
         torch._foreach_mul_(updates, self.rates)
-        torch._foreach_sub_([param.data for param in self.params], updates)
+        torch._foreach_sub_(self.weights, updates)
 
     def _momentum(self, updates):
         if self.buffers is None:
             self.buffers = [update.clone() for update in updates]
         else:
-            for buffer, update in zip(self.buffers, updates, strict=True):
-                buffer.mul_(_shaped(self.momentum, buffer)).add_(
-                    (1 - _shaped(self.dampening, buffer)) * update
-                )
+            for buffer, update, momentum, undamped in zip(
+                self.buffers, updates, self.momentum, self.undamped, strict=True
+            ):
+                buffer.mul_(momentum).add_(undamped * update)
         return [
             nesterov * (update + momentum * buffer) + (1 - nesterov) * buffer
-            for update, buffer, momentum, nesterov in (
-                (
-                    update,
-                    buffer,
-                    _shaped(self.momentum, buffer),
-                    _shaped(self.nesterov, buffer),
-                )
-                for update, buffer in zip(updates, self.buffers, strict=True)
+            for update, buffer, momentum, nesterov in zip(
+                updates, self.buffers, self.momentum, self.nesterov, strict=True
             )
         ]
 
@@ -428,13 +425,17 @@ class StackedAdam:
     """``torch.optim.Adam``'s (or AdamW's) update, settings per network."""
 
     def __init__(self, params, settings, device, dtype, decoupled):
-        self.params = params
+        self.weights = [param.detach() for param in params]
         self.lr = _per_network(settings, "lr", device, dtype)
-        betas = [setting["betas"] for setting in settings]
-        self.beta1 = torch.tensor([b[0] for b in betas], device=device, dtype=dtype)
-        self.beta2 = torch.tensor([b[1] for b in betas], device=device, dtype=dtype)
-        self.eps = _per_network(settings, "eps", device, dtype)
-        self.weight_decay = _per_network(settings, "weight_decay", device, dtype)
+        self.beta1 = torch.tensor(
+            [setting["betas"][0] for setting in settings], device=device, dtype=dtype
+        )
+        self.beta2 = torch.tensor(
+            [setting["betas"][1] for setting in settings], device=device, dtype=dtype
+        )
+        self.eps = _per_parameter(_per_network(settings, "eps", device, dtype), params)
+        weight_decay = _per_network(settings, "weight_decay", device, dtype)
+        self.weight_decay = _per_parameter(weight_decay, params)
         self.decoupled = decoupled
         self.steps = torch.zeros(len(settings), device=device, dtype=dtype)
         self.first_moments = [torch.zeros_like(p) for p in params]
@@ -448,24 +449,23 @@ class StackedAdam:
         lr = self.lr * self.active
         self.steps += self.active
         steps = self.steps.clamp_min(1)
-        step_size = lr / (1 - self.beta1**steps)
-        correction = torch.sqrt(1 - self.beta2**steps)
-        moments = zip(self.first_moments, self.second_moments, strict=True)
-        for param, grad, (first, second) in zip(
-            self.params, grads, moments, strict=True
-        ):
-            weight_decay = _shaped(self.weight_decay, param)
+        step_sizes = _per_parameter(lr / (1 - self.beta1**steps), self.weights)
+        corrections = _per_parameter(torch.sqrt(1 - self.beta2**steps), self.weights)
+        rates = _per_parameter(lr, self.weights)
+        betas1 = _per_parameter(self.beta1, self.weights)
+        betas2 = _per_parameter(self.beta2, self.weights)
+        for index, (weight, grad) in enumerate(zip(self.weights, grads, strict=True)):
+            first, second = self.first_moments[index], self.second_moments[index]
+            weight_decay = self.weight_decay[index]
             if self.decoupled:
-                param.data.mul_(1 - _shaped(lr, param) * weight_decay)
+                weight.mul_(1 - rates[index] * weight_decay)
             else:
-                grad = grad + weight_decay * param
-            first.lerp_(grad, 1 - _shaped(self.beta1, param))
-            second.mul_(_shaped(self.beta2, param)).add_(
-                (1 - _shaped(self.beta2, param)) * grad * grad
-            )
-            denominator = second.sqrt() / _shaped(correction, param)
-            denominator.add_(_shaped(self.eps, param))
-            param.data.sub_(_shaped(step_size, param) * first / denominator)
+                grad = grad + weight_decay * weight
+            first.lerp_(grad, 1 - betas1[index])
+            second.mul_(betas2[index]).add_((1 - betas2[index]) * grad * grad)
+            denominator = second.sqrt() / corrections[index]
+            denominator.add_(self.eps[index])
+            weight.sub_(step_sizes[index] * first / denominator)
 
 
 # Optimizer settings a vectorised run reproduces, and those it cannot.
@@ -513,6 +513,11 @@ def _per_network(settings, name, device, dtype):
 def _shaped(values, like):
     """View per-network ``values`` so they broadcast over a stacked tensor."""
     return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _per_parameter(values, params):
+    """Per-network ``values`` shaped for each stacked parameter tensor."""
+    return [_shaped(values, param) for param in params]
 
 
 class StackedRun:
