@@ -3,7 +3,6 @@
 import contextlib
 import ctypes
 import numbers
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from ._vectorised import (
     StackedSchedule,
     stacked_optimizer,
 )
+from ._warnings import warn
 
 # Settings that differ between networks of one vectorised run. Any other
 # setting in the grid may change the network's shape or code, so candidates
@@ -463,13 +463,12 @@ n_iter_no_change, tol, random_state, dtype, device, verbose : see NetRegressor
                 loss_log=self.cv_loss_log_[0, 0],
             )
         if np.isnan(outcome.scores).any():
-            warnings.warn(
+            warn(
                 f"{int(np.isnan(outcome.scores).sum())} of {outcome.scores.size} "
                 "fold networks diverged (their loss became NaN or infinite); their "
                 "candidates score NaN and rank last. Lower the largest learning "
                 "rates or scale X and y.",
                 SknetWarning,
-                stacklevel=3,
             )
         self.best_index_ = int(np.nanargmax(means))
         self.best_params_ = candidates[self.best_index_][0]

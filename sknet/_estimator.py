@@ -5,9 +5,7 @@ import copy
 import inspect
 import math
 import os
-import sys
 import uuid
-import warnings
 
 import numpy as np
 import torch
@@ -46,6 +44,7 @@ from ._sklearn_callbacks import (
     with_callbacks,
 )
 from ._training import TensorData, TrainingNet, TrainValidData
+from ._warnings import warn
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
@@ -662,13 +661,12 @@ class NetRegressor(
         if not self._predicts_constant(train.X[sample.long()]):
             return
         if self._predicts_constant(train.X):
-            warnings.warn(
+            warn(
                 "The fitted network predicts the same value for every training "
                 "row. With ReLU activations this usually means every hidden unit "
                 "died during training. Standardise X (StandardScaler in a "
                 "Pipeline), lower lr, or try module__activation='tanh'.",
                 ConstantPredictionWarning,
-                stacklevel=_caller_stacklevel(),
             )
 
     def _predicts_constant(self, X):
@@ -744,20 +742,6 @@ def previous_fit_kept_on_failure(estimator):
             vars(estimator).clear()
             vars(estimator).update(previous)
         raise
-
-
-def _caller_stacklevel():
-    """Return the ``stacklevel`` that points a warning at the code calling sknet."""
-    package = os.path.dirname(__file__)
-    # fit and partial_fit run inside scikit-learn's callback wrapper.
-    wrapper = with_callbacks(lambda: None).__code__.co_filename
-    frame, level = sys._getframe(1), 1
-    while frame is not None and (
-        os.path.dirname(frame.f_code.co_filename) == package
-        or frame.f_code.co_filename == wrapper
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _seed_from(random_state):

@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ from torch import nn
 from ._exceptions import SknetWarning
 from ._params import DTYPES, normalise_dtype
 from ._portability import fallback_device, warn_device_fallback
+from ._warnings import warn
 
 FORMAT = "sknet-model"
 FORMAT_VERSION = 1
@@ -435,10 +435,11 @@ def _storable_params(regressor):
     if isinstance(params["random_state"], np.random.RandomState):
         dropped.append("random_state")
     if dropped:
-        _warn(
+        warn(
             f"{', '.join(dropped)} cannot be stored as data and only matter for "
             "training, so they are left out of the file: the loaded estimator "
-            "has none. Set them again before fitting it anew."
+            "has none. Set them again before fitting it anew.",
+            SknetWarning,
         )
     params = {key: value for key, value in params.items() if key not in dropped}
     params["callbacks"] = None
@@ -495,11 +496,12 @@ def _class_path(cls, name):
             "class once, at the top level of an importable module."
         )
     if cls.__module__ == "__main__":
-        _warn(
+        warn(
             f"{name}={cls.__qualname__} is defined in the script or notebook "
             "being run (__main__). The file loads only where a class of that "
             "name is defined in __main__ again; move the class into an "
-            "importable module to load the file anywhere."
+            "importable module to load the file anywhere.",
+            SknetWarning,
         )
     return path
 
@@ -522,15 +524,6 @@ def _attribute(owner, qualname):
     for part in qualname.split("."):
         owner = getattr(owner, part, None)
     return owner
-
-
-def _warn(message):
-    """Warn with the location of the first caller outside sknet."""
-    package = os.path.dirname(__file__)
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, SknetWarning, stacklevel=level)
 
 
 def _versions():

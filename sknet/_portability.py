@@ -12,13 +12,12 @@ and a failed import surfaces as an ``ImportError`` when the copy is fitted.
 
 import importlib
 import inspect
-import os
 import sys
-import warnings
 
 import torch
 
 from ._exceptions import DeviceFallbackWarning
+from ._warnings import warn
 
 # Parameters of NetRegressor that may hold a class.
 _CLASS_PARAMETERS = ("module", "criterion", "optimizer")
@@ -34,13 +33,12 @@ def fallback_device(requested):
 
 def warn_device_fallback(trained_on):
     """Say that a network trained on ``trained_on`` now lives on the CPU."""
-    warnings.warn(
+    warn(
         f"This model was trained on device {trained_on!r}, but PyTorch sees no "
         "CUDA device here, so its network was loaded onto the CPU, where it "
         f"predicts as before. Its device parameter still says {trained_on!r}: "
         "set device='cpu' or device='auto' before training it again here.",
         DeviceFallbackWarning,
-        stacklevel=_stacklevel_outside_sknet(),
     )
 
 
@@ -186,12 +184,3 @@ def _unimportable_message(path, error):
         f"cloudpickle.register_pickle_by_value({module.rpartition('.')[2]}) on "
         "the imported module before starting."
     )
-
-
-def _stacklevel_outside_sknet():
-    """Return the ``stacklevel`` of the first frame outside sknet's package."""
-    package = os.path.dirname(__file__)
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level

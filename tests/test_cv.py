@@ -268,8 +268,9 @@ def test_groups_reach_the_splitter(data):
 def test_diverging_candidates_rank_last_and_warn(data):
     X, y = data
     search = NetRegressorCV({"lr": [0.01, 1e3]}, cv=3, max_epochs=30, random_state=0)
-    with pytest.warns(SknetWarning, match="diverged"):
+    with pytest.warns(SknetWarning, match="diverged") as record:
         search.fit(X, y)
+    assert record[0].filename == __file__
     assert np.isnan(search.cv_results_["mean_test_score"][1])
     assert search.cv_results_["rank_test_score"].tolist() == [1, 2]
     assert search.best_params_ == {"lr": 0.01}
