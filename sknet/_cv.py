@@ -508,7 +508,7 @@ def _refuse_unsupported(settings, where):
     for name in settings:
         if name in UNSUPPORTED_SETTINGS:
             raise ValueError(
-                f"{where} sets {name!r}, which NetRegressorCV does not search: "
+                f"{where} sets {name!r}, which NetRegressorCV does not support: "
                 f"{UNSUPPORTED_SETTINGS[name]}. Search it with "
                 "GridSearchCV(NetRegressor(...)) instead."
             )
